@@ -1,0 +1,1 @@
+"""The collector: site config, sources (Modbus, MQTT), the pipeline runner, sinks and the CLI."""

@@ -1,0 +1,64 @@
+"""Alarm limit models: multi-level high and low limits with deadband, delays and latching."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Priority = Literal["low", "medium", "high", "critical"]
+Action = Literal["alarm", "power_cut", "trip", "evacuate"]
+
+
+class StrictModel(BaseModel):
+    """Every config model refuses unknown fields, so a typo is an error instead of a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LimitLevel(StrictModel):
+    level: int = Field(
+        ge=1, le=3, description="1 = first level (alarm, level 1), 2 = power-cut/level 2, 3 = beyond"
+    )
+    name: str = Field(min_length=1, description="shown to operators, e.g. alarm, power_cut, level1")
+    value: float = Field(description="the limit: active at value >= limit (high) or <= limit (low)")
+    reset: float | None = Field(
+        default=None,
+        description="clears below this (high) / above this (low); the deadband. Defaults to the limit itself",
+    )
+    on_delay: float = Field(default=0.0, ge=0, description="seconds the condition must hold before raising")
+    off_delay: float = Field(
+        default=0.0, ge=0, description="seconds the clear condition must hold before clearing"
+    )
+    latch: bool = Field(default=False, description="stays active until an operator resets it")
+    priority: Priority = "medium"
+    action: Action = "alarm"
+
+    @property
+    def reset_value(self) -> float:
+        return self.value if self.reset is None else self.reset
+
+
+class Limits(StrictModel):
+    high: list[LimitLevel] = Field(default_factory=list)
+    low: list[LimitLevel] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _levels_ordered(self) -> Self:
+        for side, levels, ascending in (("high", self.high, True), ("low", self.low, False)):
+            numbers = [lv.level for lv in levels]
+            if len(set(numbers)) != len(numbers):
+                raise ValueError(f"{side} limits repeat a level number: {numbers}")
+            ordered = sorted(levels, key=lambda lv: lv.level)
+            values = [lv.value for lv in ordered]
+            if values != sorted(values, reverse=not ascending):
+                raise ValueError(
+                    f"{side} limit values must {'rise' if ascending else 'fall'} with the level: {values}"
+                )
+            for lv in levels:
+                wrong_side = lv.reset_value > lv.value if ascending else lv.reset_value < lv.value
+                if wrong_side:
+                    raise ValueError(
+                        f"{side} level {lv.level} reset {lv.reset_value} is on the alarm side of its limit {lv.value}"
+                    )
+        return self

@@ -1,0 +1,183 @@
+"""Start a local `influxd` or `mosquitto` on a free loopback port with a throw-away data folder.
+
+The demo uses these when the user gives no InfluxDB or broker, and the tests and benchmarks use
+them so that every path runs against the real servers rather than mocks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float, name: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode} during start-up")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{name} did not listen on 127.0.0.1:{port} within {timeout} s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class LocalInfluxd:
+    """An influxd 1.x process; `stop()`/`start()` simulate an outage while keeping its data."""
+
+    port: int
+    data_dir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _write_config(self) -> Path:
+        config = self.data_dir / "influxdb.conf"
+        config.write_text(
+            f"""reporting-disabled = true
+bind-address = "127.0.0.1:{free_port()}"
+[meta]
+  dir = "{self.data_dir / "meta"}"
+  logging-enabled = false
+[data]
+  dir = "{self.data_dir / "data"}"
+  wal-dir = "{self.data_dir / "wal"}"
+  query-log-enabled = false
+  trace-logging-enabled = false
+[coordinator]
+  log-queries-after = "0s"
+[http]
+  bind-address = "127.0.0.1:{self.port}"
+  log-enabled = false
+  max-body-size = 0
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  log-enabled = false
+"""
+        )
+        return config
+
+    def start(self, timeout: float = 30.0) -> None:
+        binary = shutil.which("influxd")
+        if binary is None:
+            raise FileNotFoundError("influxd is not installed (Debian package `influxdb`)")
+        self.process = subprocess.Popen(
+            [binary, "-config", str(self._write_config())],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"influxd exited with code {self.process.returncode} during start-up")
+            try:
+                if httpx.get(f"{self.url}/ping", timeout=0.5).status_code == 204:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"influxd did not answer /ping on {self.url} within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+    def query(self, q: str, database: str = "hazwatch", epoch: str = "ns") -> list[dict]:
+        """Run InfluxQL and return the `series` of the first statement ([] when it matched nothing)."""
+        response = httpx.get(f"{self.url}/query", params={"db": database, "q": q, "epoch": epoch}, timeout=60)
+        response.raise_for_status()
+        result = response.json()["results"][0]
+        if "error" in result:
+            raise RuntimeError(f"InfluxQL error for {q!r}: {result['error']}")
+        return result.get("series", [])
+
+
+@contextmanager
+def local_influxd(data_dir: Path | None = None) -> Iterator[LocalInfluxd]:
+    with tempfile.TemporaryDirectory(prefix="hazwatch-influxd-") as tmp:
+        server = LocalInfluxd(port=free_port(), data_dir=Path(data_dir or tmp))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@dataclass
+class LocalMosquitto:
+    port: int
+    data_dir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        binary = shutil.which("mosquitto") or (
+            "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+        )
+        if binary is None:
+            raise FileNotFoundError("mosquitto is not installed (Debian package `mosquitto`)")
+        config = self.data_dir / "mosquitto.conf"
+        config.write_text(
+            f"""listener {self.port} 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location {self.data_dir}/
+max_queued_messages 1000000
+max_inflight_messages 1000
+log_dest none
+"""
+        )
+        self.process = subprocess.Popen(
+            [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_for_port(self.port, self.process, timeout, "mosquitto")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+@contextmanager
+def local_mosquitto() -> Iterator[LocalMosquitto]:
+    with tempfile.TemporaryDirectory(prefix="hazwatch-mosquitto-") as tmp:
+        broker = LocalMosquitto(port=free_port(), data_dir=Path(tmp))
+        broker.start()
+        try:
+            yield broker
+        finally:
+            broker.stop()

@@ -1,0 +1,37 @@
+"""hazwatch's own health counters, exported for Prometheus and read by the status view and tests.
+
+Every component counts into these instead of keeping private counters, so one `/metrics`
+scrape (and one dashboard) shows the whole system's health.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+READINGS_INGESTED = Counter("hazwatch_readings_ingested", "Readings accepted from sources", ["source"])
+PAYLOADS_REJECTED = Counter(
+    "hazwatch_payloads_rejected",
+    "Malformed or unmapped MQTT payloads, counted and dropped",
+    ["source", "reason"],
+)
+MODBUS_REQUESTS = Counter("hazwatch_modbus_requests", "Modbus read requests", ["site", "device", "outcome"])
+DEVICE_ONLINE = Gauge("hazwatch_device_online", "1 when the device's last poll succeeded", ["site", "device"])
+INFLUX_POINTS_WRITTEN = Counter("hazwatch_influx_points_written", "Points accepted by InfluxDB")
+INFLUX_WRITE_ERRORS = Counter("hazwatch_influx_write_errors", "Failed InfluxDB write requests")
+INFLUX_QUEUE_POINTS = Gauge("hazwatch_influx_queue_points", "Points waiting in memory for InfluxDB")
+INFLUX_SPOOL_POINTS = Gauge(
+    "hazwatch_influx_spool_points", "Points spooled on disk while InfluxDB is unreachable"
+)
+WEBHOOK_DELIVERIES = Counter(
+    "hazwatch_webhook_deliveries", "Webhook delivery attempts", ["subscriber", "outcome"]
+)
+OUTBOX_PENDING = Gauge("hazwatch_outbox_pending", "Webhook deliveries waiting in the durable outbox")
+ALARM_EVENTS = Counter("hazwatch_alarm_events", "Alarm transitions", ["category", "transition"])
+DETECTOR_SECONDS = Histogram(
+    "hazwatch_detector_seconds",
+    "Time the detector stack takes per batch",
+    buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+)
+DETECTOR_LAG_SECONDS = Gauge(
+    "hazwatch_detector_lag_seconds", "Wall clock minus the newest reading's timestamp"
+)

@@ -1,0 +1,141 @@
+"""The pipeline: sources -> detector stack -> sinks, on one asyncio loop.
+
+Sources push ReadingBatches into a queue. The consumer runs the detectors on each batch and
+hands alarm events to the event sinks *before* the readings go to storage, and no sink may
+block: storage and dashboards can be down without delaying an alarm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from collector import metrics
+from hazwatch.batch import ReadingBatch
+from hazwatch.events import AlarmEvent
+
+log = logging.getLogger("hazwatch.pipeline")
+
+Emit = Callable[[ReadingBatch], None]
+
+
+class Source(Protocol):
+    name: str
+
+    async def run(self, emit: Emit) -> None:
+        """Read until cancelled, calling `emit` with each decoded batch; never raise for bad input."""
+
+
+class ReadingSink(Protocol):
+    def submit(self, batch: ReadingBatch) -> None:
+        """Accept a batch without blocking (queue it)."""
+
+    async def run(self) -> None:
+        """Background work (flushing) until cancelled."""
+
+    async def close(self) -> None:
+        """Flush what is buffered; called once on shutdown."""
+
+
+class EventSink(Protocol):
+    def submit_events(self, events: Sequence[AlarmEvent]) -> None:
+        """Accept alarm events without blocking."""
+
+    async def run(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Detector(Protocol):
+    def update(self, batch: ReadingBatch) -> list[AlarmEvent]: ...
+
+    def tick(self, now_ns: int) -> list[AlarmEvent]:
+        """Time-driven rules (dead-man, delays, shelving expiry) evaluated with no new readings."""
+
+
+class Pipeline:
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        detector: Detector,
+        reading_sinks: Sequence[ReadingSink],
+        event_sinks: Sequence[EventSink],
+        tick_interval: float = 0.5,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.sources = list(sources)
+        self.detector = detector
+        self.reading_sinks = list(reading_sinks)
+        self.event_sinks = list(event_sinks)
+        self.tick_interval = tick_interval
+        self.clock = clock
+        self._queue: asyncio.Queue[ReadingBatch] = asyncio.Queue()
+
+    def emit(self, batch: ReadingBatch) -> None:
+        if len(batch):
+            self._queue.put_nowait(batch)
+
+    def _dispatch(self, events: list[AlarmEvent]) -> None:
+        if not events:
+            return
+        for sink in self.event_sinks:
+            sink.submit_events(events)
+        for event in events:
+            metrics.ALARM_EVENTS.labels(event.category, event.transition.value).inc()
+
+    def process(self, batch: ReadingBatch) -> None:
+        """One batch through the detectors, then to the sinks: alarms first, readings after."""
+        started = time.perf_counter()
+        events = self.detector.update(batch)
+        metrics.DETECTOR_SECONDS.observe(time.perf_counter() - started)
+        self._dispatch(events)
+        if len(batch):
+            metrics.DETECTOR_LAG_SECONDS.set((self.clock() - int(batch.time_ns.max())) / 1e9)
+        for sink in self.reading_sinks:
+            sink.submit(batch)
+
+    async def _consume(self) -> None:
+        while True:
+            batch = await self._queue.get()
+            pending = [batch]
+            while not self._queue.empty():
+                pending.append(self._queue.get_nowait())
+            self.process(ReadingBatch.concat(pending))
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_interval)
+            self._dispatch(self.detector.tick(self.clock()))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then drain the queue and flush every sink."""
+        tasks = [
+            asyncio.create_task(source.run(self.emit), name=f"source:{source.name}")
+            for source in self.sources
+        ]
+        tasks += [
+            asyncio.create_task(sink.run(), name="sink") for sink in (*self.reading_sinks, *self.event_sinks)
+        ]
+        tasks += [
+            asyncio.create_task(self._consume(), name="consume"),
+            asyncio.create_task(self._tick(), name="tick"),
+        ]
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and task.exception() is not None:
+                    log.error("task %s failed: %r", task.get_name(), task.exception())
+                    raise task.exception()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            stopper.cancel()
+            while not self._queue.empty():
+                self.process(self._queue.get_nowait())
+            for sink in (*self.event_sinks, *self.reading_sinks):
+                await sink.close()
