@@ -1,6 +1,6 @@
 """The `hazwatch` command line. Each sub-command lives in its own module and registers on `app`."""
 
-from collector.cli import check  # noqa: F401  (registers its command)
+from collector.cli import check, simulate  # noqa: F401  (each registers its commands)
 from collector.cli.app import app
 
 
