@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's test command: set up (idempotent), lint, then the whole test suite against real local servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -q "$@"

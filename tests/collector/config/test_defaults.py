@@ -1,0 +1,43 @@
+"""Limits a sensor gets when its config gives none follow the regulations in shared/DOMAIN.md."""
+
+import pytest
+
+from collector.config.defaults import default_limits
+from collector.config.kinds import AreaKind, Location, SensorKind, SiteType
+
+
+@pytest.mark.parametrize(
+    ("area", "location", "alarm", "cut", "restore"),
+    [
+        (AreaKind.LONGWALL, Location.T1, 1.0, 1.5, 1.0),
+        (AreaKind.LONGWALL, Location.T0, 1.0, 1.5, 1.0),
+        (AreaKind.LONGWALL, Location.T2, 1.0, 1.0, 1.0),
+        (AreaKind.LONGWALL, Location.T3, 0.5, 0.5, 0.5),
+        (AreaKind.HEADING, Location.T1, 1.0, 1.5, 1.0),
+        (AreaKind.HEADING, Location.T2, 1.0, 1.0, 1.0),
+        (AreaKind.COAL_BUNKER, None, 1.5, 1.5, 1.5),
+        (AreaKind.BELT_RETURN, None, 0.5, 0.7, 0.7),
+    ],
+)
+def test_methane_alarm_power_cut_and_restore_follow_the_art_498_table(area, location, alarm, cut, restore) -> None:
+    limits = default_limits(SiteType.COAL_MINE, area, SensorKind.CH4, location)
+    first, second = limits.high
+    assert (first.value, second.value, second.reset_value) == (alarm, cut, restore)
+    assert second.action == "power_cut" and second.latch and second.on_delay == 0
+
+
+def test_main_return_methane_has_an_alarm_point_but_no_power_cut() -> None:
+    (only,) = default_limits(SiteType.COAL_MINE, AreaKind.MAIN_RETURN, SensorKind.CH4, None).high
+    assert only.value == 0.70
+
+
+@pytest.mark.parametrize(("kind", "first", "second"), [(SensorKind.LEL, 25, 50), (SensorKind.H2S, 7.1, 14.1)])
+def test_plant_gas_detectors_get_gb_t_50493_levels(kind, first, second) -> None:
+    levels = default_limits(SiteType.CHEMICAL_PLANT, AreaKind.PROCESS_UNIT, kind, None).high
+    assert [(lv.level, lv.value) for lv in levels] == [(1, first), (2, second)]
+
+
+def test_plant_oxygen_alarms_both_enriched_and_deficient() -> None:
+    limits = default_limits(SiteType.CHEMICAL_PLANT, AreaKind.TANK_FARM, SensorKind.O2, None)
+    assert [lv.value for lv in limits.high] == [23.5]
+    assert [lv.value for lv in limits.low] == [19.5]
