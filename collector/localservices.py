@@ -6,6 +6,7 @@ them so that every path runs against the real servers rather than mocks.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -181,3 +182,66 @@ def local_mosquitto() -> Iterator[LocalMosquitto]:
             yield broker
         finally:
             broker.stop()
+
+
+@dataclass
+class LocalVictoriaMetrics:
+    """A victoria-metrics process: a real server for the InfluxDB v2 write API (`/api/v2/write`)."""
+
+    port: int
+    data_dir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        binary = shutil.which("victoria-metrics")
+        if binary is None:
+            raise FileNotFoundError("victoria-metrics is not installed (Debian package `victoria-metrics`)")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                f"-storageDataPath={self.data_dir}",
+                "-retentionPeriod=100y",
+                "-search.latencyOffset=0s",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"victoria-metrics exited with code {self.process.returncode} during start-up")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"victoria-metrics did not answer /health on {self.url} within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+    def export(self, metric: str) -> list[dict]:
+        """Every series of `metric` as exported JSON lines ({"metric": labels, "values", "timestamps" in ms})."""
+        httpx.get(f"{self.url}/internal/force_flush", timeout=30).raise_for_status()
+        response = httpx.get(f"{self.url}/api/v1/export", params={"match[]": metric}, timeout=60)
+        response.raise_for_status()
+        return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+
+
+@contextmanager
+def local_victoria_metrics() -> Iterator[LocalVictoriaMetrics]:
+    with tempfile.TemporaryDirectory(prefix="hazwatch-vm-") as tmp:
+        server = LocalVictoriaMetrics(port=free_port(), data_dir=Path(tmp))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()

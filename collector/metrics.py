@@ -14,6 +14,7 @@ PAYLOADS_REJECTED = Counter(
     "Malformed or unmapped MQTT payloads, counted and dropped",
     ["source", "reason"],
 )
+MQTT_CONNECTED = Gauge("hazwatch_mqtt_connected", "1 while the MQTT source is connected and subscribed", ["source"])
 MODBUS_REQUESTS = Counter("hazwatch_modbus_requests", "Modbus read requests", ["site", "device", "outcome"])
 DEVICE_ONLINE = Gauge("hazwatch_device_online", "1 when the device's last poll succeeded", ["site", "device"])
 INFLUX_POINTS_WRITTEN = Counter("hazwatch_influx_points_written", "Points accepted by InfluxDB")
@@ -21,6 +22,9 @@ INFLUX_WRITE_ERRORS = Counter("hazwatch_influx_write_errors", "Failed InfluxDB w
 INFLUX_QUEUE_POINTS = Gauge("hazwatch_influx_queue_points", "Points waiting in memory for InfluxDB")
 INFLUX_SPOOL_POINTS = Gauge(
     "hazwatch_influx_spool_points", "Points spooled on disk while InfluxDB is unreachable"
+)
+INFLUX_POINTS_REJECTED = Counter(
+    "hazwatch_influx_points_rejected", "Points InfluxDB refused as bad data (logged and dropped)"
 )
 WEBHOOK_DELIVERIES = Counter(
     "hazwatch_webhook_deliveries", "Webhook delivery attempts", ["subscriber", "outcome"]

@@ -28,3 +28,5 @@ class ConditionChange:
     message: str
     latch: bool = False
     extra: dict[str, object] = field(default_factory=dict)
+    suppresses: tuple[int, ...] = ()
+    """Health conditions only: slots whose process alarms are held off while this condition is active."""

@@ -57,3 +57,6 @@ class AlarmEvent:
     time_ns: int
     message: str
     extra: dict[str, object] = field(default_factory=dict)
+    annunciate: bool = True
+    """False while ISA-18.2 suppression applies (shelved, out of service, chattering): the event is
+    recorded and stored, but operators and bureaus are not paged for it."""

@@ -17,6 +17,12 @@ class SubscriberFilter(StrictModel):
     transitions: list[str] = Field(
         default_factory=list, description="raise, escalate, clear, ...; empty: all"
     )
+    states: list[str] = Field(
+        default_factory=list, description="unacknowledged, latched, ... (the state after the event); empty: all"
+    )
+    rules: list[str] = Field(
+        default_factory=list, description="rule names or shell patterns, e.g. health.offline, threshold.*"
+    )
 
 
 class Escalation(StrictModel):
@@ -30,7 +36,9 @@ class Subscriber(StrictModel):
     name: str
     url: str
     format: Literal["hazwatch", "alertmanager"] = "hazwatch"
-    filter: SubscriberFilter = Field(default_factory=SubscriberFilter)
+    filter: SubscriberFilter | list[SubscriberFilter] = Field(
+        default_factory=SubscriberFilter, description="a list: an event is sent when it matches any entry"
+    )
     escalation: Escalation | None = None
 
 
@@ -41,3 +49,4 @@ class WebhookSettings(StrictModel):
     backoff_initial: float = Field(default=0.5, gt=0)
     backoff_max: float = Field(default=30.0, gt=0)
     subscribers: list[Subscriber] = Field(default_factory=list)
+    max_concurrent: int = Field(default=16, ge=1, description="deliveries in flight at once, over all receivers")

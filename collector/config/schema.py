@@ -194,6 +194,11 @@ class InfluxSettings(StrictModel):
         default=500_000, ge=1000, description="held in memory before spooling to disk"
     )
     spool_dir: str = "./hazwatch-spool"
+    raw_retention: str = Field(
+        default="730d", description="how long raw readings are kept (InfluxQL duration; INF keeps them forever)"
+    )
+    stats_retention_policy: str = Field(default="stats", description="retention policy of the 5-minute statistics")
+    stats_retention: str = Field(default="INF", description="how long the 5-minute statistics are kept")
 
 
 class MqttSettings(StrictModel):

@@ -1,0 +1,191 @@
+"""WebhookNotifier: the EventSink that pushes signed alarm webhooks through the durable outbox.
+
+`submit_events` only builds bodies and writes them to the outbox (milliseconds, local disk), so
+detection never waits on a receiver. `run` hands out the head of each (receiver, sensor) stream,
+retries failures with exponential backoff and jitter for as long as it takes, and deletes a
+delivery only once the receiver answered 2xx: at-least-once, with `event_id` as the idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import httpx
+
+from collector import metrics
+from collector.config import SensorRegistry
+from collector.config.notify import Subscriber, WebhookSettings
+from collector.logs import RateLimitedLog
+from collector.notify.escalation import EscalationTracker
+from collector.notify.filters import subscriber_wants
+from collector.notify.outbox import Delivery, NewDelivery, Outbox
+from collector.notify.payload import PayloadBuilder, alertmanager_body, encode
+from collector.notify.signing import load_secret, signed_headers
+from hazwatch.events import AlarmEvent
+
+log = logging.getLogger("hazwatch.webhooks")
+OUTBOX_FILE = "webhook-outbox.sqlite"
+
+
+def retry_delay(attempts: int, initial: float, maximum: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter (half fixed, half random), so many receivers recovering at once
+    are not hit by synchronised retries; the fixed half keeps a retry from coming back immediately."""
+    base = min(maximum, initial * 2 ** min(attempts, 30))
+    return base / 2 + rng.uniform(0, base / 2)
+
+
+def body_for(subscriber: Subscriber, payload: dict[str, object]) -> bytes:
+    return encode(alertmanager_body(payload) if subscriber.format == "alertmanager" else payload)
+
+
+class WebhookNotifier:
+    def __init__(
+        self,
+        settings: WebhookSettings,
+        registry: SensorRegistry,
+        state_dir: Path | str,
+        secret: bytes | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        poll_interval: float = 0.1,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.subscribers = list(settings.subscribers)
+        self.secret = secret if secret is not None else (load_secret(settings) if self.subscribers else b"")
+        self.builder = PayloadBuilder(registry)
+        self.outbox = Outbox(Path(state_dir) / OUTBOX_FILE)
+        self.escalations = EscalationTracker(self.outbox, self.subscribers)
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.rng = rng or random.Random()
+        self._incoming: list[AlarmEvent] = []
+        self._busy: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._wake = asyncio.Event()
+        self._problems = RateLimitedLog(log)
+        metrics.OUTBOX_PENDING.set(self.outbox.pending())
+
+    # ---- EventSink ------------------------------------------------------------------------
+
+    def submit_events(self, events: Sequence[AlarmEvent]) -> None:
+        self._incoming.extend(events)
+        self._store_incoming()
+        self._wake.set()
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=self.settings.timeout) as client:
+            while True:
+                self._store_incoming()
+                self._store_renotifications()
+                self._start_due(client)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    async def close(self) -> None:
+        """Persist what arrived during shutdown; undelivered events stay in the outbox for the next start."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._store_incoming()
+        self.outbox.close()
+
+    # ---- outbox ---------------------------------------------------------------------------
+
+    def _store_incoming(self) -> None:
+        if not self._incoming:
+            return
+        now = self.clock()
+        rows: list[NewDelivery] = []
+        told: list[tuple[AlarmEvent, dict[str, object], list[Subscriber]]] = []
+        for event in self._incoming:
+            payload = self.builder.build(event)
+            wanted = [s for s in self.subscribers if event.annunciate and subscriber_wants(s, payload)]
+            stream = self.builder.stream_key(payload)
+            rows += [
+                NewDelivery(s.name, s.url, f"{s.name}|{s.url}|{stream}", event.event_id, body_for(s, payload))
+                for s in wanted
+            ]
+            told.append((event, payload, wanted))
+        try:
+            self.outbox.add(rows, now)
+            for event, payload, wanted in told:
+                self.escalations.observe(event, payload, wanted, now)
+        except sqlite3.Error as exc:
+            # Kept in memory and retried on the next pass: never dropped because the disk hiccupped.
+            metrics.WEBHOOK_DELIVERIES.labels("outbox", "store_error").inc()
+            self._problems.error("outbox-store", "cannot store %d webhook deliveries: %s", len(rows), exc)
+            return
+        self._incoming.clear()
+        metrics.OUTBOX_PENDING.set(self.outbox.pending())
+
+    def _store_renotifications(self) -> None:
+        now = self.clock()
+        rows: list[NewDelivery] = []
+        for item in self.escalations.due(now):
+            stream = self.builder.stream_key(item.payload)
+            event_id = str(item.payload["event_id"])
+            body = body_for(item.subscriber, item.payload)
+            rows += [
+                NewDelivery(item.subscriber.name, url, f"{item.subscriber.name}|{url}|{stream}", event_id, body)
+                for url in item.urls
+            ]
+            log.warning(
+                "alarm unacknowledged: re-notifying %s for %s (%s)",
+                ", ".join(item.urls),
+                stream,
+                item.payload["rule"],
+            )
+        if rows:
+            self.outbox.add(rows, now)
+            metrics.OUTBOX_PENDING.set(self.outbox.pending())
+
+    # ---- delivery -------------------------------------------------------------------------
+
+    def _start_due(self, client: httpx.AsyncClient) -> None:
+        room = self.settings.max_concurrent - len(self._tasks)
+        if room <= 0:
+            return
+        for delivery in self.outbox.due(self.clock(), self._busy, room):
+            self._busy.add(delivery.stream)
+            task = asyncio.create_task(self._deliver(client, delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
+        try:
+            headers = signed_headers(self.secret, delivery.body, delivery.event_id)
+            try:
+                response = await client.post(delivery.url, content=delivery.body, headers=headers)
+                error = None if response.is_success else f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if error is None:
+                self.outbox.delivered(delivery.id)
+                metrics.WEBHOOK_DELIVERIES.labels(delivery.subscriber, "delivered").inc()
+            else:
+                delay = retry_delay(
+                    delivery.attempts, self.settings.backoff_initial, self.settings.backoff_max, self.rng
+                )
+                self.outbox.failed(delivery.id, self.clock() + int(delay * 1e9), error)
+                metrics.WEBHOOK_DELIVERIES.labels(delivery.subscriber, "failed").inc()
+                self._problems.warning(
+                    f"deliver:{delivery.subscriber}",
+                    "webhook to %s (%s) failed: %s; attempt %d, retrying in %.1f s",
+                    delivery.subscriber,
+                    delivery.url,
+                    error,
+                    delivery.attempts + 1,
+                    delay,
+                )
+            metrics.OUTBOX_PENDING.set(self.outbox.pending())
+        finally:
+            self._busy.discard(delivery.stream)
+            self._wake.set()

@@ -1,0 +1,1 @@
+"""Grafana dashboards and provisioning generated from the site config, and pushing them to Grafana."""

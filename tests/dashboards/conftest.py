@@ -1,0 +1,57 @@
+"""Fixtures for the dashboard tests: the example configs, their dashboards, and a filled real influxd."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from schema_fixture import FixtureFacts, fill_schema_fixture
+
+from collector.config import HazwatchConfig, load_config
+from collector.localservices import LocalInfluxd, local_influxd
+from dashboards.build import build_dashboards
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE_CONFIGS = ("coal-mine.yaml", "chemical-plant.yaml")
+
+TIME_FILTER = "time >= now() - 3h"
+INTERVAL = "1m"
+
+
+def expand(query: str, variables: dict[str, str]) -> str:
+    """What Grafana sends for a raw InfluxQL query: its macros and template variables substituted."""
+    expanded = (
+        query.replace("$timeFilter", TIME_FILTER)
+        .replace("$__timeFilter", TIME_FILTER)
+        .replace("$__interval_ms", "60000")
+        .replace("$__interval", INTERVAL)
+    )
+    for name, value in variables.items():
+        expanded = re.sub(rf"\${name}\b", lambda _, v=value: v, expanded)
+    assert not re.search(r"\$[A-Za-z_]", expanded), f"unexpanded macro in {expanded}"
+    return expanded
+
+
+@pytest.fixture(scope="session")
+def example_configs() -> list[HazwatchConfig]:
+    return [load_config(EXAMPLES / name) for name in EXAMPLE_CONFIGS]
+
+
+@pytest.fixture(scope="session")
+def example_dashboards(example_configs: list[HazwatchConfig]) -> list[dict]:
+    """Every dashboard of both example configs (the shared system-health dashboard once)."""
+    by_uid: dict[str, dict] = {}
+    for config in example_configs:
+        for dashboard in build_dashboards(config):
+            by_uid.setdefault(dashboard["uid"], dashboard)
+    return list(by_uid.values())
+
+
+@pytest.fixture(scope="session")
+def filled_influxd(example_configs: list[HazwatchConfig]) -> Iterator[tuple[LocalInfluxd, FixtureFacts]]:
+    """A real influxd holding data for every sensor of both example sites (see schema_fixture.py)."""
+    with local_influxd() as influxd:
+        facts = fill_schema_fixture(influxd.url, example_configs)
+        yield influxd, facts
