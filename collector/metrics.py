@@ -39,3 +39,8 @@ DETECTOR_SECONDS = Histogram(
 DETECTOR_LAG_SECONDS = Gauge(
     "hazwatch_detector_lag_seconds", "Wall clock minus the newest reading's timestamp"
 )
+DETECTOR_ROWS_SKIPPED = Counter(
+    "hazwatch_detector_rows_skipped",
+    "Readings kept out of detection (still stored): unknown slot, or older than the sensor's newest (late)",
+    ["reason"],
+)

@@ -146,6 +146,7 @@ class HealthDetector(Rule):
         if self.n_devices:
             devices = self.p.device[cols]
             up = seen & (devices >= 0)
+            up[up] = self.device_level[devices[up]] > 0
             if up.any():
                 for d in np.unique(devices[up]).tolist():
                     if self.device_level[d]:
@@ -157,10 +158,9 @@ class HealthDetector(Rule):
         """Active from a reading flagged `code` until the next GOOD reading."""
         cols = frame.slots
         level = self.level[rule]
-        if frame.all_good:
-            busy = level[cols] > 0
-        else:
-            busy = (frame.quality == code).any(axis=0) | (level[cols] > 0)
+        busy = level[cols] > 0
+        if not frame.all_good:
+            busy |= (frame.quality == code).any(axis=0)
         if not busy.any():
             return []
         picked = np.flatnonzero(busy)
@@ -271,7 +271,7 @@ class HealthDetector(Rule):
         """The dead-man: silent for `offline_after_s` raises offline; a whole silent device raises one alarm."""
         if self.started_ns is None:
             self.started_ns = now_ns
-        alive_at = np.maximum(self.last_alive, self.started_ns)
+        alive_at = np.where(self.last_alive == NEVER, self.started_ns, self.last_alive)
         silent = (self.offline_ns > 0) & (now_ns - alive_at > self.offline_ns)
         changes = []
         device_silent = np.zeros(self.n_devices, dtype=bool)

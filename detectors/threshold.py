@@ -87,11 +87,23 @@ class _Side:
 
 
 class ThresholdDetector(Rule):
-    """Emits 'threshold.high' / 'threshold.low' condition changes (category 'process')."""
+    """Emits 'threshold.high' / 'threshold.low' condition changes (category 'process').
+
+    Latching belongs to the alarm lifecycle (ISA-18.2 'latched' state): by default a latching level is
+    reported with `latch=True` and its condition level still follows the readings (with hysteresis),
+    and the lifecycle holds the alarm until an operator resets it. With `hold_latched=True` the detector
+    itself holds a latched level until `reset(slot)`, for use without a latching lifecycle.
+    """
 
     def __init__(
-        self, high: LevelTable, low: LevelTable, labels: Sequence[str], units: Sequence[str] | None = None
+        self,
+        high: LevelTable,
+        low: LevelTable,
+        labels: Sequence[str],
+        units: Sequence[str] | None = None,
+        hold_latched: bool = False,
     ) -> None:
+        self.hold_latched = hold_latched
         self.sides = (_Side(high, HIGH, 1.0), _Side(low, LOW, -1.0))
         self.labels = list(labels)
         self.units = list(units) if units is not None else [""] * len(self.labels)
@@ -128,9 +140,8 @@ class ThresholdDetector(Rule):
         side.level[slots] = levels[-1]
         return changes
 
-    @staticmethod
     def _scan_level(
-        side: _Side, slots: np.ndarray, j: int, v: np.ndarray, t: np.ndarray, limit: np.ndarray
+        self, side: _Side, slots: np.ndarray, j: int, v: np.ndarray, t: np.ndarray, limit: np.ndarray
     ) -> np.ndarray:
         over = v >= limit
         under = v < side.reset_value[slots, j]
@@ -147,7 +158,7 @@ class ThresholdDetector(Rule):
             active = last_decision(turn_on | turn_off, turn_on, side.active[slots, j])
         effective = active
         latch = side.table.latch[slots, j]
-        if latch.any():
+        if self.hold_latched and latch.any():
             latched = np.logical_or.accumulate(active & latch, axis=0) | side.latched[slots, j]
             side.latched[slots, j] = latched[-1]
             effective = active | latched
@@ -205,7 +216,8 @@ class ThresholdDetector(Rule):
             if not (turn_on.any() or turn_off.any()):
                 continue
             side.active[slots] = (side.active[slots] | turn_on) & ~turn_off
-            side.latched[slots] |= side.active[slots] & table.latch[slots]
+            if self.hold_latched:
+                side.latched[slots] |= side.active[slots] & table.latch[slots]
             changes += self._settle(side, slots, now_ns)
         return changes
 

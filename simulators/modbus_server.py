@@ -238,7 +238,11 @@ class MineModbusServers:
         server = ModbusTcpServer(
             _sim_devices(endpoint.blocks), framer=endpoint.framer, address=(self.host, endpoint.port)
         )
-        await server.serve_forever(background=True)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as exc:
+            server.close()
+            raise OSError(f"cannot listen on {self.host}:{endpoint.port} (port in use?)") from exc
         endpoint.server = server
         await self._write(endpoint)
 

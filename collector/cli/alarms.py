@@ -52,7 +52,7 @@ def list_alarms(api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
     rows = _call("GET", api_url, "/alarms", token)["alarms"]
     table = Table(title=f"{len(rows)} active alarm(s)")
     for column in ("site", "sensor", "rule", "state", "level", "value", "limit", "since", "message"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("sensor", "rule", "state"))
     for a in rows:
         value = "—" if a["value"] is None else f"{a['value']:g} {a['unit']}"
         limit = "—" if a["limit"] is None else f"{a['limit']:g}"

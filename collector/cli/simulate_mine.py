@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from collector.cli.app import EXIT_BAD_CONFIG, console, err_console, load_or_exit
+from collector.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, console, err_console, load_or_exit
 from collector.cli.simulate import simulate_app
 from collector.config.schema import ModbusDevice, Site
 from simulators.mine import MineModel
@@ -23,8 +23,8 @@ async def _serve(servers: MineModbusServers, duration: float | None) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    await servers.start()
     try:
+        await servers.start()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration)
     finally:
@@ -57,4 +57,8 @@ def mine(
     servers = MineModbusServers(site, model, port_override=ports, host=host)
     for device, (bind, port) in servers.endpoints.items():
         console.print(f"[bold]{site.id}/{device}[/] on {bind}:{port}")
-    asyncio.run(_serve(servers, duration))
+    try:
+        asyncio.run(_serve(servers, duration))
+    except OSError as exc:
+        err_console.print(f"[bold red]simulator failed[/]: {exc}")
+        raise typer.Exit(EXIT_RUNTIME) from None

@@ -1,0 +1,1 @@
+"""Modbus source: register-map planning, vectorised response decoding and the asyncio poller."""

@@ -185,6 +185,16 @@ class ModbusSource:
         )
 
 
+def _quiet_pymodbus() -> None:
+    """pymodbus logs every failed request with a frame dump, unthrottled; our rate-limited errors replace it.
+
+    Left alone when someone set pymodbus's level on purpose (e.g. DEBUG to trace frames).
+    """
+    pymodbus_log = logging.getLogger("pymodbus")
+    if pymodbus_log.level == logging.NOTSET:
+        pymodbus_log.setLevel(logging.CRITICAL)
+
+
 def modbus_sources(
     config: HazwatchConfig, registry: SensorRegistry, host_override: str | None = None
 ) -> list[ModbusSource]:
@@ -192,6 +202,7 @@ def modbus_sources(
 
     `host_override` replaces the host of every TCP device (e.g. simulators on 127.0.0.1).
     """
+    _quiet_pymodbus()
     sources: list[ModbusSource] = []
     serial_links: dict[str, ModbusLink] = {}
     for site in config.sites:

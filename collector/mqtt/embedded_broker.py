@@ -1,8 +1,9 @@
 """An in-process MQTT broker (amqtt) for the demo on machines without mosquitto.
 
-amqtt speaks MQTT 3.1.1 only; MqttSource falls back to 3.1.1 by itself when a broker refuses
-MQTT 5, and publishers should connect with 3.1.1. It keeps no sessions across restarts: good
-enough for a demo, not for production (use Mosquitto, EMQX or HiveMQ there).
+amqtt speaks MQTT 3.1.1 only (an MQTT 5 CONNECT with properties is not even answered), so clients
+must connect with `EmbeddedBroker.protocol`: `mqtt_sources(config, registry, broker.url,
+protocol=broker.protocol)`. It keeps nothing across restarts: good enough for a demo, not for
+production (use Mosquitto, EMQX or HiveMQ there).
 """
 
 from __future__ import annotations

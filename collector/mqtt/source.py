@@ -99,7 +99,7 @@ class MqttSource:
         self.address = address
         self.client_id = client_id
         self.routes = list(routes)
-        self.protocol: MqttProtocol = protocol
+        self.protocol = protocol
         self.session_expiry = session_expiry
         self.reconnect_min_delay = reconnect_min_delay
         self.reconnect_max_delay = reconnect_max_delay
@@ -111,7 +111,6 @@ class MqttSource:
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._emit: Emit | None = None
-        self._unsupported_protocol: asyncio.Event | None = None
 
     @property
     def subscriptions(self) -> list[tuple[str, int]]:
@@ -124,22 +123,15 @@ class MqttSource:
     async def run(self, emit: Emit) -> None:
         self._loop = asyncio.get_running_loop()
         self._emit = emit
-        self._unsupported_protocol = asyncio.Event()
-        client = self._start(self.protocol)
+        client = self._start()
         try:
-            if self.protocol == "5":
-                await self._unsupported_protocol.wait()
-                log.warning("source=%s broker=%s speaks no MQTT 5: falling back to 3.1.1", self.name, self.address)
-                await asyncio.to_thread(self._stop, client)
-                self.protocol = "3.1.1"
-                client = self._start(self.protocol)
             await asyncio.Future()
         finally:
             await asyncio.to_thread(self._stop, client)
             metrics.MQTT_CONNECTED.labels(self.name).set(0)
 
-    def _start(self, protocol: MqttProtocol) -> paho.Client:
-        v5 = protocol == "5"
+    def _start(self) -> paho.Client:
+        v5 = self.protocol == "5"
         client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
@@ -180,11 +172,10 @@ class MqttSource:
     def _on_connect(self, client: paho.Client, _userdata: Any, flags: Any, reason: Any, _properties: Any) -> None:
         if reason.is_failure:
             metrics.MQTT_CONNECTED.labels(self.name).set(0)
+            hint = " (set mqtt.protocol: '3.1.1' for this broker)" if reason == "Unsupported protocol version" else ""
             self._connection_log.error(
-                "refused", "source=%s broker=%s refused the connection: %s", self.name, self.address, reason
+                "refused", "source=%s broker=%s refused the connection: %s%s", self.name, self.address, reason, hint
             )
-            if reason == "Unsupported protocol version" and self._unsupported_protocol is not None:
-                self._call_in_loop(self._unsupported_protocol.set)
             return
         log.info(
             "source=%s connected to %s as %s (MQTT %s, session present=%s)",
@@ -223,7 +214,12 @@ class MqttSource:
         else:
             self._reject(Rejection("unmatched_topic", "no configured pattern fits"), "-", topic)
             return
-        decoded = route.decoder.decode(message.payload, match, received_ns)
+        try:
+            decoded = route.decoder.decode(message.payload, match, received_ns)
+        except Exception as error:  # a decoder bug must not kill paho's thread and silence the site
+            log.exception("source=%s topic=%s decoder failed", self.name, topic)
+            self._reject(Rejection("decoder_error", repr(error)), route.binding.device.id, topic)
+            return
         for rejection in decoded.rejections:
             self._reject(rejection, route.binding.device.id, topic)
         if len(decoded.batch):
@@ -278,8 +274,14 @@ def _credentials(address: BrokerAddress, settings: MqttSettings) -> BrokerAddres
     return BrokerAddress(address.host, address.port, address.tls, username, password)
 
 
-def mqtt_sources(config: HazwatchConfig, registry: SensorRegistry, broker_url: str | None = None) -> list[MqttSource]:
-    """One MqttSource per site that has MQTT devices, all on the broker of `broker_url` or the config."""
+def mqtt_sources(
+    config: HazwatchConfig,
+    registry: SensorRegistry,
+    broker_url: str | None = None,
+    protocol: MqttProtocol | None = None,
+) -> list[MqttSource]:
+    """One MqttSource per site that has MQTT devices, on `broker_url` (else the config's) speaking `protocol`
+    (else the config's): the demo passes the embedded broker's URL and its protocol, 3.1.1."""
     settings = config.mqtt
     address = _credentials(parse_mqtt_url(broker_url or settings.url), settings)
     sources: list[MqttSource] = []
@@ -300,7 +302,7 @@ def mqtt_sources(config: HazwatchConfig, registry: SensorRegistry, broker_url: s
                 address=address,
                 client_id=f"{settings.client_id}-{site.id}",
                 routes=routes,
-                protocol=settings.protocol,
+                protocol=protocol or settings.protocol,
             )
         )
     return sources

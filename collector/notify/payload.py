@@ -16,15 +16,20 @@ from detectors.kpi import KpiRecord
 from hazwatch.events import AlarmEvent
 
 SCHEMA_VERSION = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def rfc3339(time_ns: int) -> str:
     """UTC with millisecond precision and a Z, which every JSON consumer parses."""
-    return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    seconds, rest = divmod(int(time_ns), 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=rest // 1000)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_rfc3339(text: str) -> int:
-    return int(datetime.fromisoformat(text).timestamp() * 1e9)
+    """Integer arithmetic, so a timestamp read back is the nanosecond it was written as."""
+    delta = datetime.fromisoformat(text) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
 def _number(value: float) -> float | None:

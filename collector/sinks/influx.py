@@ -91,6 +91,8 @@ class InfluxSink:
         self._retry_max = retry_max
         self._close_timeout = close_timeout
         self._rate_limited = RateLimitedLog(log)
+        self._running = False
+        self._closed = False
         self._update_gauges()
 
     @property
@@ -98,6 +100,11 @@ class InfluxSink:
         """Points not yet stored: in flight, in memory and in the spool."""
         inflight = self._inflight.points if self._inflight and not self._inflight.in_spool else 0
         return inflight + self._memory_points + self._spool.points
+
+    @property
+    def spooled(self) -> int:
+        """Points waiting on disk."""
+        return self._spool.points
 
     def submit(self, batch: ReadingBatch) -> None:
         if len(batch):
@@ -246,6 +253,10 @@ class InfluxSink:
             self._commit(payload)
 
     async def run(self) -> None:
+        """Flush until cancelled; the pipeline may call it twice (once as reading sink, once as event sink)."""
+        if self._running:
+            await asyncio.Event().wait()
+        self._running = True
         await self._prepare()
         while True:
             with contextlib.suppress(TimeoutError):
@@ -257,6 +268,9 @@ class InfluxSink:
 
     async def close(self) -> None:
         """Send what the database takes within `close_timeout`; spool the rest, so nothing is lost."""
+        if self._closed:
+            return
+        self._closed = True
         if self._spill_task is not None:
             await self._spill_task
         try:

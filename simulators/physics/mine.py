@@ -31,7 +31,8 @@ class MineParameters:
     cutting_period_s: float = 5400.0
     cutting_s: float = 3600.0
     cutting_multiplier: float = 1.5
-    cutting_build_s: float = 180.0
+    cutting_build_s: float = 600.0
+    """Emission builds over a shearer pass's first minutes as broken coal accumulates."""
     return_corner_factor: float = 1.15
     return_distance_m: float = 500.0
     return_spacing_m: float = 20.0
@@ -238,7 +239,7 @@ class MinePhysics:
             for s in lay.find(area, SensorKind.AIR_VELOCITY):
                 put(s, p.district_airflow / p.district_section_m2 / 60.0)
             for s in lay.find(area, SensorKind.TEMPERATURE):
-                put(s, 26.0)
+                put(s, 24.0)
         return ch4
 
     def _main_return(self, t: np.ndarray, put, district_ch4: np.ndarray) -> None:

@@ -145,8 +145,10 @@ class PlantPhysics:
                 if e.tank == tag:
                     temperature = np.minimum(temperature + e.rate_c_per_min / 60.0 * np.maximum(t - e.at, 0.0), e.to_c)
             liquid = next((name for name in ANTOINE for s in sensors if name in s.name.lower()), "methanol")
-            gauge = p.tank_blanket_kpa + vapour_pressure_kpa(liquid, temperature) - vapour_pressure_kpa(
-                liquid, p.tank_ambient_c
+            gauge = (
+                p.tank_blanket_kpa
+                + vapour_pressure_kpa(liquid, temperature)
+                - vapour_pressure_kpa(liquid, p.tank_ambient_c)
             )
             for s in sensors:
                 if s.kind is SensorKind.TEMPERATURE:

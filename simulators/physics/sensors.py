@@ -59,16 +59,16 @@ NOISE: dict[SensorKind, float] = {
     SensorKind.AIR_VELOCITY: 0.03,
     SensorKind.LEVEL: 0.1,
 }
-RESOLUTION: dict[SensorKind, float] = {
-    SensorKind.CH4: 0.01,
-    SensorKind.O2: 0.01,
-    SensorKind.CO2: 0.01,
-    SensorKind.CO: 0.1,
-    SensorKind.H2S: 0.1,
-    SensorKind.NH3: 0.1,
-    SensorKind.LEL: 0.1,
-    SensorKind.TEMPERATURE: 0.1,
-    SensorKind.AIR_VELOCITY: 0.01,
+DECIMALS: dict[SensorKind, int] = {
+    SensorKind.CH4: 2,
+    SensorKind.O2: 2,
+    SensorKind.CO2: 2,
+    SensorKind.CO: 1,
+    SensorKind.H2S: 1,
+    SensorKind.NH3: 1,
+    SensorKind.LEL: 1,
+    SensorKind.TEMPERATURE: 1,
+    SensorKind.AIR_VELOCITY: 2,
 }
 CALIBRATION_FLAG_TAIL_S = 90.0
 """The calibration flag stays on while the sensor recovers from the test gas."""
@@ -115,9 +115,9 @@ def finish(layout: SiteLayout, values: np.ndarray) -> np.ndarray:
     """Clamp to the instrument's range (it saturates at full scale) and round to its display resolution."""
     out = np.clip(values, layout_ranges(layout)[0], layout_ranges(layout)[1])
     for i, info in enumerate(layout.sensors):
-        step = RESOLUTION.get(info.kind)
-        if step is not None:
-            out[:, i] = np.round(out[:, i] / step) * step
+        decimals = DECIMALS.get(info.kind)
+        if decimals is not None:
+            out[:, i] = np.round(out[:, i], decimals)
         elif info.kind in BINARY_KINDS:
             out[:, i] = np.round(out[:, i])
     return out
@@ -157,9 +157,7 @@ def apply_value_faults(
     return values + noise
 
 
-def apply_reading_faults(
-    layout: SiteLayout, readings: Readings, faults: list[SensorFault], seed: int
-) -> None:
+def apply_reading_faults(layout: SiteLayout, readings: Readings, faults: list[SensorFault], seed: int) -> None:
     """Faults that replace readings (spikes, stuck, calibration gas) or their delivery (comms loss)."""
     t = readings.time_s
     dt = float(t[1] - t[0]) if len(t) > 1 else 1.0

@@ -67,15 +67,13 @@ class SlotResolver:
 
     def resolve(self, sensors: pa.Array, sites: pa.Array | None) -> np.ndarray:
         sensor_codes, sensor_names = _codes(sensors)
-        if sites is None:
-            table = np.array([self.lookup(name) for name in sensor_names], dtype=np.int32)
-            slots = table[sensor_codes] if len(table) else np.full(len(sensor_codes), -1, np.int32)
-        else:
-            site_codes, site_names = _codes(sites)
-            table = np.array(
-                [[self.lookup(name, site) for name in sensor_names] for site in site_names], dtype=np.int32
-            ).reshape(len(site_names), len(sensor_names))
-            slots = table[site_codes, sensor_codes] if table.size else np.full(len(sensor_codes), -1, np.int32)
+        site_codes, site_names = _codes(sites) if sites is not None else (np.full(len(sensor_codes), -1), [])
+        # One lookup per distinct (site, sensor) pair; the last row and column stand for a missing value.
+        table = np.array(
+            [[self.lookup(name, site) for name in sensor_names] + [-1] for site in [*site_names, None]],
+            dtype=np.int32,
+        )
+        slots = table[site_codes, sensor_codes]
         self._count_unknown(slots, sensor_codes, sensor_names)
         return slots
 
@@ -85,20 +83,21 @@ class SlotResolver:
             return
         metrics.PAYLOADS_REJECTED.labels(self.source, "unknown_sensor").inc(int(missing.sum()))
         for code in np.unique(codes[missing]):
-            name = names[code] if code >= 0 else "(empty)"
+            name = names[code] if code < len(names) else "(empty)"
             if name not in self.unknown:
                 self.unknown.add(name)
                 log.warning("unknown-sensor", "replay: sensor %r is not in the config; its rows are skipped", name)
 
 
 def _codes(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    """Dictionary codes (−1 for null) and the distinct strings they index."""
+    """Dictionary codes (len(names) for null) and the distinct strings they index."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     if not pa.types.is_dictionary(array.type):
         array = pc.dictionary_encode(array.cast(pa.string()))
-    codes = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, [str(v) for v in array.dictionary.to_pylist()]
+    names = [str(v) for v in array.dictionary.to_pylist()]
+    codes = array.indices.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, names
 
 
 def time_ns(column: pa.Array | pa.ChunkedArray, where: str) -> np.ndarray:
@@ -133,15 +132,14 @@ def quality_codes(column: pa.Array | pa.ChunkedArray | None, n: int) -> np.ndarr
         return column.fill_null(Quality.GOOD).to_numpy(zero_copy_only=False).astype(np.uint8)
     codes, names = _codes(column)
     by_name = {name: code for code, name in QUALITY_NAMES.items()}
-    table = np.array([by_name.get(name.strip().lower(), Quality.FAULT) for name in names] + [Quality.GOOD], np.uint8)
+    known = [by_name.get(name.strip().lower(), Quality.FAULT) for name in names]
+    table = np.array([*known, Quality.GOOD], np.uint8)
     return table[codes]
 
 
 def _numbers(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
-        column = pc.cast(column, pa.float64(), safe=False) if pa.types.is_boolean(column.type) else column
     return column.cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
 
 
@@ -277,5 +275,5 @@ class ReadingFile:
         if stamps.null_count:
             raise ReplayFileError(f"{self.path}: line protocol without timestamps cannot be replayed")
         times = pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False)
-        slots = self.resolver.resolve(sensors, sites if sites.null_count < len(sites) else None)
+        slots = self.resolver.resolve(sensors, sites)
         return self._finish(slots, times, values, quality.astype(np.uint8))

@@ -8,7 +8,7 @@ import yaml
 from pydantic import ValidationError
 
 from collector.config import HazwatchConfig, load_config
-from collector.config.loader import format_path
+from collector.config.loader import format_path, parse_config
 from simulators.physics.layout import LayoutError, SiteLayout
 from simulators.physics.site import Rendering, SimulatedSite
 from simulators.scenarios.model import Scenario
@@ -55,6 +55,25 @@ def scenario_config_path(scenario: Scenario, scenario_path: Path | None = None) 
 
 def load_scenario_config(scenario: Scenario, scenario_path: Path | None = None) -> HazwatchConfig:
     return load_config(scenario_config_path(scenario, scenario_path))
+
+
+def scenario_config(config: HazwatchConfig, scenario: Scenario) -> HazwatchConfig:
+    """The config with the scenario's `detect` settings applied to its sensors (validated again)."""
+    if not scenario.detect:
+        return config
+    document = config.model_dump(mode="json", exclude_unset=True)
+    found = set()
+    for site in document["sites"]:
+        for area in site["areas"]:
+            for sensor in area.get("sensors", []):
+                settings = scenario.detect.get(sensor["id"])
+                if settings is not None:
+                    sensor["detect"] = settings.model_dump(mode="json", exclude_unset=True)
+                    found.add(sensor["id"])
+    missing = set(scenario.detect) - found
+    if missing:
+        raise ScenarioError(f"scenario {scenario.name}: detect names unknown sensors {sorted(missing)}")
+    return parse_config(document, f"{scenario.config} + scenario {scenario.name}")
 
 
 def simulated_site(config: HazwatchConfig, scenario: Scenario) -> SimulatedSite:

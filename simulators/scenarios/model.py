@@ -7,6 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from collector.config.detection import DetectionSettings
 from simulators.physics.events import ScenarioEvent
 from simulators.physics.site import DEFAULT_START
 
@@ -43,6 +44,10 @@ class Scenario(_Strict):
     duration_s: float = Field(gt=0, le=7 * 86400)
     step_s: float = Field(default=2.0, gt=0, description="sample period (the devices' poll interval)")
     start: datetime = DEFAULT_START
+    detect: dict[str, DetectionSettings] = Field(
+        default_factory=dict,
+        description="detector settings this scenario gives some sensors on top of the config (e.g. drift on)",
+    )
     events: list[ScenarioEvent] = Field(default_factory=list)
     expect: list[Expectation] = Field(default_factory=list)
     must_not_alarm: list[str] = Field(

@@ -20,7 +20,6 @@ import numpy as np
 
 from collector import metrics
 from collector.config import HazwatchConfig, SensorInfo, SensorRegistry
-from collector.config.schema import ModbusDevice
 from collector.health_writer import HealthWriter
 from collector.sinks.lineprotocol import AlarmEncoder, ReadingEncoder
 from collector.sinks.retention import create_database, policy_statements, statistics_select
@@ -149,11 +148,6 @@ def _health_lines(configs: list[HazwatchConfig], now_ns: int) -> str:
             metrics.DEVICE_ONLINE.remove(site, device)
 
 
-def _post(client: httpx.Client, url: str, path: str, **params: str) -> None:
-    response = client.post(f"{url}{path}", params=params)
-    response.raise_for_status()
-
-
 def _query(client: httpx.Client, url: str, statement: str, database: str) -> None:
     response = client.post(f"{url}/query", params={"q": statement, "db": database})
     response.raise_for_status()
@@ -188,8 +182,3 @@ def fill_schema_fixture(url: str, configs: list[HazwatchConfig]) -> FixtureFacts
         backfill = statistics_select(settings).replace(" GROUP BY", f" AND time >= {now_ns - SPAN_S * NS} GROUP BY")
         _query(client, url, backfill, db)
     return FixtureFacts(now_ns, facts["offline"], facts["fault"], facts["calibration"], active, cleared)
-
-
-def device_ids(configs: list[HazwatchConfig]) -> list[tuple[str, str, bool]]:
-    """(site, device, is Modbus) for every device of the configs."""
-    return [(site.id, d.id, isinstance(d, ModbusDevice)) for c in configs for site in c.sites for d in site.devices]

@@ -107,6 +107,7 @@ def test_health_summary_counts_offline_fault_and_calibration_sensors(example_das
         t["alias"]: influxd.query(expand(t["query"], {"site": "hengda-chem"}))[0]["values"][0][1]
         for t in health["targets"]
     }
+
     def on_site(keys: list[str]) -> int:
         return sum(k.startswith("hengda-chem/") for k in keys)
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from mqtt_harness import RunningSource, wait_until
+from mqtt_harness import PLANT_CONFIG, RunningSource, wait_until
 
 from collector.config import HazwatchConfig, SensorRegistry, load_config
 from collector.localservices import LocalMosquitto, local_mosquitto
 from collector.mqtt.source import MqttSource
-
-PLANT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "chemical-plant.yaml"
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,15 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from prometheus_client import REGISTRY
 
 from collector.mqtt.source import MqttSource
 from hazwatch.batch import ReadingBatch
+
+PLANT_CONFIG = Path(__file__).resolve().parents[3] / "examples" / "chemical-plant.yaml"
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:

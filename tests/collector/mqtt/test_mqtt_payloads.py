@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from collector.config.schema import MqttTopic
 from collector.mqtt.payloads import MAX_PAYLOAD_BYTES, Decoded, decoder_for
@@ -231,3 +233,28 @@ class TestGatewayPayloads:
     @pytest.mark.parametrize("payload", ['{"data": {"points": 5}}', '{"other": []}', "[1, 2]", '"text"'])
     def test_a_message_without_items_is_rejected(self, payload: str) -> None:
         assert reasons(decode(GATEWAY, payload)) == ["no_items"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["reading", "value", "ts", "q", "v", "id", "data", "points", "TT-1", "PT-1"]),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=json_values, form=st.sampled_from([NUMBER, JSON, GATEWAY]))
+def test_no_payload_raises_and_no_good_reading_is_ever_non_finite(document, form: MqttTopic) -> None:
+    """Whatever a device sends, decoding returns; a reading is either finite or flagged not good."""
+    decoded = decode(form, json.dumps(document))
+    batch = decoded.batch
+    good = batch.quality == Quality.GOOD
+    assert np.all(np.isfinite(batch.value[good]))
+    assert len(batch) + len(decoded.rejections) >= (1 if form is not GATEWAY else 0)

@@ -12,6 +12,7 @@ from collector import metrics
 from collector.config import SensorRegistry
 from collector.config.schema import InfluxSettings
 from collector.localservices import LocalInfluxd, free_port
+from collector.pipeline import Pipeline
 from collector.sinks.influx import InfluxSink
 from hazwatch.batch import ReadingBatch
 from hazwatch.events import AlarmEvent, AlarmState, Transition
@@ -188,3 +189,33 @@ def test_batches_larger_than_a_request_are_split_into_requests_of_batch_size(
     asyncio.run(drain(sink))
     assert requests == math.ceil(len(batch) / settings.batch_size)
     assert metrics.INFLUX_POINTS_WRITTEN._value.get() - written_before == len(batch)
+
+
+class _OneAlarmPerBatch:
+    def update(self, batch: ReadingBatch) -> list[AlarmEvent]:
+        return [_event(slot=0, n=0, message="raised")]
+
+    def tick(self, now_ns: int) -> list[AlarmEvent]:
+        return []
+
+
+def test_one_sink_serves_the_pipeline_as_reading_and_event_sink_and_flushes_on_shutdown(
+    registry: SensorRegistry, settings: InfluxSettings, influxd: LocalInfluxd
+) -> None:
+    batch = awkward_batch(registry, rows_per_sensor=10, seed=9)
+    sink = InfluxSink(settings, registry)
+    pipeline = Pipeline([], _OneAlarmPerBatch(), reading_sinks=[sink], event_sinks=[sink])
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(pipeline.run(stop))
+        pipeline.emit(batch)
+        await asyncio.sleep(0.05)
+        stop.set()
+        await running
+
+    asyncio.run(run())
+    assert sink.backlog == 0
+    count = influxd.query("SELECT count(value) FROM readings", database=settings.database)[0]["values"][0][1]
+    assert count == len(batch)
+    assert influxd.query("SELECT count(event_id) FROM alarms", database=settings.database)[0]["values"][0][1] == 1

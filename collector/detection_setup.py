@@ -1,0 +1,267 @@
+"""The one place that turns the site config and the sensor registry into detector parameter arrays.
+
+Detectors know only numpy arrays and names (no config, no I/O); this module reads every sensor's limits
+and `detect` settings, fills in the per-kind defaults (collector/config/detection.py, defaults.py) and
+builds the stack `hazwatch run`, the demo and replay all use.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from collector import metrics
+from collector.config.defaults import EXPOSURE_LIMITS_PPM
+from collector.config.detection import (
+    ANALOG_KINDS,
+    EXPOSURE_KINDS,
+    FORECAST,
+    RATE_OF_RISE,
+    SPIKE_HOLD_S,
+    SPIKE_JUMP_FRACTION,
+    STUCK_AFTER_S,
+    RunawayGroup,
+    VentilationGroup,
+    VoteGroup,
+)
+from collector.config.kinds import GAS_KINDS
+from collector.config.limits import LimitLevel
+from collector.config.registry import SensorInfo, SensorRegistry
+from collector.config.schema import HazwatchConfig
+from collector.logs import RateLimitedLog
+from detectors.exposure import ExposureDetector, ExposureParams
+from detectors.health import HealthDetector, HealthParams
+from detectors.multisensor import MultiParams, MultiSensorDetector, RunawaySpec, VentilationSpec, VoteSpec
+from detectors.stack import DetectorStack, Lifecycle
+from detectors.threshold import LevelSpec, LevelTable, ThresholdDetector
+from detectors.trend import TrendDetector, TrendParams
+
+log = RateLimitedLog(logging.getLogger("hazwatch.detectors"))
+
+FORECAST_POINTS = 16
+"""Block means per forecast window: enough pairs for a robust median, few enough to stay cheap."""
+ZERO_BAND_FRACTION = 0.0025
+"""'Reads zero' for the tampering check: within 0.25 % of the range (0.01 % on a 0–4 % CH4 head)."""
+
+
+def labels_of(registry: SensorRegistry) -> list[str]:
+    """How messages name a sensor: 'CH4 at LW-CH4-T1'."""
+    return [f"{s.kind.value} at {s.sensor}" for s in registry]
+
+
+def level_specs(levels: list[LimitLevel]) -> list[LevelSpec]:
+    return [
+        LevelSpec(
+            level=lv.level,
+            name=lv.name,
+            value=lv.value,
+            reset=lv.reset_value,
+            on_delay_s=lv.on_delay,
+            off_delay_s=lv.off_delay,
+            latch=lv.latch,
+            priority=lv.priority,
+            action=lv.action,
+        )
+        for lv in levels
+    ]
+
+
+def first_high_limit(info: SensorInfo) -> float:
+    values = [lv.value for lv in info.limits.high]
+    return min(values) if values else math.inf
+
+
+def threshold_detector(registry: SensorRegistry) -> ThresholdDetector:
+    high = LevelTable([level_specs(s.limits.high) for s in registry])
+    low = LevelTable([level_specs(s.limits.low) for s in registry])
+    return ThresholdDetector(high, low, labels_of(registry), [s.unit for s in registry])
+
+
+def offline_after_s(info: SensorInfo) -> float:
+    return info.poll_interval * info.detect.offline_after_intervals if info.detect.wants("offline") else math.nan
+
+
+def health_params(registry: SensorRegistry, config: HazwatchConfig) -> HealthParams:
+    sensors = list(registry)
+    span = registry.range_max - registry.range_min
+    devices: dict[tuple[str, str], int] = {}
+    device_of = np.full(len(sensors), -1, dtype=np.int64)
+    for s in sensors:
+        if s.device is not None:
+            device_of[s.slot] = devices.setdefault((s.site, s.device), len(devices))
+
+    def stuck(s: SensorInfo) -> float:
+        if not s.detect.wants("stuck") or s.kind not in STUCK_AFTER_S:
+            return math.nan
+        return s.detect.stuck_after_s or STUCK_AFTER_S[s.kind]
+
+    def spike(s: SensorInfo) -> float:
+        wanted = s.detect.spikes if s.detect.spikes is not None else s.kind in ANALOG_KINDS
+        if not wanted or not s.detect.wants("spikes"):
+            return math.nan
+        return (s.detect.spike_jump_fraction or SPIKE_JUMP_FRACTION) * (s.range_max - s.range_min)
+
+    paths: list[list[int]] = []
+    names: list[str] = []
+    for site in config.sites:
+        for area in site.areas:
+            for i, path in enumerate(area.airflow_paths):
+                slots = [registry.slot(site.id, ref) for ref in path]
+                paths.append([slot for slot in slots if slot is not None])
+                names.append(f"{site.id}/{area.id} path {i + 1}")
+    in_range = np.array([s.detect.wants("range") for s in sensors], dtype=bool)
+    return HealthParams(
+        range_min=np.where(in_range, registry.range_min, -np.inf),
+        range_max=np.where(in_range, registry.range_max, np.inf),
+        range_margin=np.array([s.detect.range_margin_fraction for s in sensors]) * span,
+        overrange_is_fault=np.array([s.kind not in GAS_KINDS for s in sensors], dtype=bool),
+        stuck_after_s=np.array([stuck(s) for s in sensors]),
+        stuck_tolerance=np.zeros(len(sensors)),
+        spike_jump=np.array([spike(s) for s in sensors]),
+        spike_hold_s=np.full(len(sensors), SPIKE_HOLD_S),
+        offline_after_s=np.array([offline_after_s(s) for s in sensors]),
+        device=device_of,
+        device_names=[f"{site}/{device}" for site, device in devices],
+        airflow_paths=paths,
+        path_names=names,
+        path_alarm=np.array([first_high_limit(s) for s in sensors]),
+        zero_band=ZERO_BAND_FRACTION * span,
+    )
+
+
+def trend_params(registry: SensorRegistry) -> TrendParams:
+    n = len(registry)
+    block_s = np.full(n, 60.0)
+    rate_limit = np.full(n, np.nan)
+    rate_blocks = np.zeros(n, dtype=np.int64)
+    target = np.full(n, np.nan)
+    forecast_blocks = np.zeros(n, dtype=np.int64)
+    horizon = np.full(n, np.nan)
+    drift_k = np.full(n, np.nan)
+    drift_h = np.full(n, np.nan)
+    baseline_s = np.full(n, 3600.0)
+    sigma_floor = np.zeros(n)
+    warmup = np.zeros(n, dtype=np.int64)
+    freeze = np.full(n, np.inf)
+    for s in registry:
+        d = s.detect
+        rate = (d.rate_of_rise or RATE_OF_RISE.get(s.kind)) if d.wants("rate_of_rise") else None
+        forecast = (d.forecast or FORECAST.get(s.kind)) if d.wants("forecast") else None
+        limit = first_high_limit(s)
+        if forecast is not None and math.isfinite(limit):
+            block_s[s.slot] = forecast.window_s / (FORECAST_POINTS - 1)
+            forecast_blocks[s.slot] = FORECAST_POINTS
+            target[s.slot] = limit
+            horizon[s.slot] = forecast.horizon_s
+        elif rate is not None:
+            block_s[s.slot] = rate.window_s / 4
+        elif d.drift is not None:
+            block_s[s.slot] = d.drift.block_s
+        if rate is not None:
+            rate_limit[s.slot] = rate.limit_per_min
+            rate_blocks[s.slot] = max(1, round(rate.window_s / block_s[s.slot]))
+        if d.drift is not None and d.wants("drift"):
+            drift_k[s.slot], drift_h[s.slot] = d.drift.k, d.drift.h
+            baseline_s[s.slot] = d.drift.baseline_s
+            warmup[s.slot] = d.drift.warmup_blocks
+            sigma_floor[s.slot] = d.drift.sigma_floor or 0.005 * (s.range_max - s.range_min)
+        freeze[s.slot] = limit
+    return TrendParams(
+        block_s=block_s,
+        rate_limit_per_min=rate_limit,
+        rate_blocks=rate_blocks,
+        forecast_target=target,
+        forecast_blocks=forecast_blocks,
+        forecast_horizon_s=horizon,
+        drift_k=drift_k,
+        drift_h=drift_h,
+        drift_baseline_s=baseline_s,
+        drift_sigma_floor=sigma_floor,
+        drift_warmup_blocks=warmup,
+        freeze_above=freeze,
+    )
+
+
+def exposure_params(registry: SensorRegistry) -> ExposureParams:
+    n = len(registry)
+    stel = np.full(n, np.nan)
+    twa = np.full(n, np.nan)
+    for s in registry:
+        wanted = s.detect.exposure if s.detect.exposure is not None else s.kind in EXPOSURE_KINDS
+        if wanted and s.detect.wants("exposure") and s.kind in EXPOSURE_LIMITS_PPM:
+            twa[s.slot], stel[s.slot] = EXPOSURE_LIMITS_PPM[s.kind]
+    gap = np.array([offline_after_s(s) for s in registry])
+    return ExposureParams(stel_limit=stel, twa_limit=twa, max_gap_s=np.where(np.isfinite(gap), gap, 60.0))
+
+
+def multi_params(registry: SensorRegistry, config: HazwatchConfig) -> MultiParams:
+    ventilation: list[VentilationSpec] = []
+    runaway: list[RunawaySpec] = []
+    vote: list[VoteSpec] = []
+    for site in config.sites:
+
+        def slot(ref: str, site_id: str = site.id) -> int:
+            found = registry.slot(site_id, ref)
+            if found is None:
+                raise ValueError(f"group refers to unknown sensor {site_id}/{ref}")
+            return found
+
+        for group in site.groups:
+            if isinstance(group, VentilationGroup):
+                ventilation.append(
+                    VentilationSpec(
+                        name=group.name,
+                        methane=slot(group.methane),
+                        velocity=slot(group.air_velocity),
+                        methane_rate_per_min=group.methane_rate_per_min,
+                        velocity_drop_fraction=group.velocity_drop_fraction,
+                        window_s=group.window_s,
+                        baseline_s=group.baseline_s,
+                    )
+                )
+            elif isinstance(group, RunawayGroup):
+                pressure = registry.sensors[slot(group.pressure)]
+                runaway.append(
+                    RunawaySpec(
+                        name=group.name,
+                        temperature=slot(group.temperature),
+                        pressure=pressure.slot,
+                        pressure_span=pressure.range_max - pressure.range_min,
+                        temperature_rate_per_min=group.temperature_rate_per_min,
+                        pressure_rate_per_min=group.pressure_rate_per_min,
+                        window_s=group.window_s,
+                    )
+                )
+            elif isinstance(group, VoteGroup):
+                members = tuple(slot(ref) for ref in group.sensors)
+                first = registry.sensors[members[0]]
+                vote.append(
+                    VoteSpec(
+                        name=group.name,
+                        members=members,
+                        levels=level_specs(first.limits.high),
+                        stale_after_s=first.poll_interval * group.stale_after_intervals,
+                        unit=first.unit,
+                    )
+                )
+    return MultiParams(ventilation=ventilation, runaway=runaway, vote=vote)
+
+
+def count_skipped(reason: str, rows: int) -> None:
+    metrics.DETECTOR_ROWS_SKIPPED.labels(reason).inc(rows)
+    log.warning(f"skipped:{reason}", "%d readings kept out of detection: %s", rows, reason)
+
+
+def build_detector_stack(registry: SensorRegistry, config: HazwatchConfig, lifecycle: Lifecycle) -> DetectorStack:
+    labels = labels_of(registry)
+    units = [s.unit for s in registry]
+    rules = [
+        HealthDetector(health_params(registry, config), labels, units),
+        threshold_detector(registry),
+        ExposureDetector(exposure_params(registry), labels, units),
+        TrendDetector(trend_params(registry), labels, units),
+        MultiSensorDetector(len(registry), multi_params(registry, config)),
+    ]
+    return DetectorStack(len(registry), rules, lifecycle, on_bad_input=count_skipped)
