@@ -14,6 +14,8 @@ def configure_logging(level: str = "INFO") -> None:
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S%z",
     )
+    # One line per HTTP request would bury the events that matter.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass

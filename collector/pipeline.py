@@ -56,6 +56,12 @@ class Detector(Protocol):
         """Time-driven rules (dead-man, delays, shelving expiry) evaluated with no new readings."""
 
 
+def _report_failure(task: asyncio.Task) -> None:
+    """A crashed source or sink is logged loudly; the others keep running (one failure never stalls the rest)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("task %s stopped: %r", task.get_name(), task.exception(), exc_info=task.exception())
+
+
 class Pipeline:
     def __init__(
         self,
@@ -78,7 +84,8 @@ class Pipeline:
         if len(batch):
             self._queue.put_nowait(batch)
 
-    def _dispatch(self, events: list[AlarmEvent]) -> None:
+    def dispatch(self, events: list[AlarmEvent]) -> None:
+        """Hand events to every event sink (detector output and operator actions alike)."""
         if not events:
             return
         for sink in self.event_sinks:
@@ -91,7 +98,7 @@ class Pipeline:
         started = time.perf_counter()
         events = self.detector.update(batch)
         metrics.DETECTOR_SECONDS.observe(time.perf_counter() - started)
-        self._dispatch(events)
+        self.dispatch(events)
         if len(batch):
             metrics.DETECTOR_LAG_SECONDS.set((self.clock() - int(batch.time_ns.max())) / 1e9)
         for sink in self.reading_sinks:
@@ -108,7 +115,7 @@ class Pipeline:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick_interval)
-            self._dispatch(self.detector.tick(self.clock()))
+            self.dispatch(self.detector.tick(self.clock()))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then drain the queue and flush every sink."""
@@ -123,18 +130,14 @@ class Pipeline:
             asyncio.create_task(self._consume(), name="consume"),
             asyncio.create_task(self._tick(), name="tick"),
         ]
-        stopper = asyncio.create_task(stop.wait())
+        for task in tasks:
+            task.add_done_callback(_report_failure)
         try:
-            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not stopper and task.exception() is not None:
-                    log.error("task %s failed: %r", task.get_name(), task.exception())
-                    raise task.exception()
+            await stop.wait()
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            stopper.cancel()
             while not self._queue.empty():
                 self.process(self._queue.get_nowait())
             for sink in (*self.event_sinks, *self.reading_sinks):

@@ -1,8 +1,9 @@
 """Multi-sensor rules: ventilation failure, reactor runaway, and 2-out-of-3 voting of redundant sensors.
 
-Group members are read by different devices at different moments, so a group is evaluated once per batch
-(`finish`) on each member's latest state: its newest slope (least squares over 10 s block means) and its
-latest good reading.
+Ventilation and runaway groups are evaluated after every round of 10 s block closes (see blocks.py) on
+each member's newest slope (least squares over its block means), vectorised over all groups. Voting works
+on the members' latest good readings, which different devices deliver at different moments, so it is
+evaluated once per batch (`finish`).
 
 - multi.ventilation (VentilationGroup): methane at a face rising while air velocity has fallen below a
   fraction of its learned baseline (DOMAIN.md §4: a stopped local fan makes CH4 climb ≈ +0.02 %/min).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -96,20 +98,39 @@ class MultiSensorDetector(Rule):
         for g in params.ventilation:
             self.velocity_alpha[self.blocks.row[g.velocity]] = min(1.0, BLOCK_S / g.baseline_s)
         self.velocity_frozen = np.zeros(len(members), dtype=bool)
+        row = self.blocks.row
+        self.vent = SimpleNamespace(
+            methane=row[[g.methane for g in params.ventilation]].astype(np.int64),
+            velocity=row[[g.velocity for g in params.ventilation]].astype(np.int64),
+            rate=np.array([g.methane_rate_per_min for g in params.ventilation]),
+            drop=np.array([g.velocity_drop_fraction for g in params.ventilation]),
+            level=np.zeros(len(params.ventilation), dtype=np.int8),
+        )
+        self.run = SimpleNamespace(
+            temperature=row[[g.temperature for g in params.runaway]].astype(np.int64),
+            pressure=row[[g.pressure for g in params.runaway]].astype(np.int64),
+            span=np.array([g.pressure_span for g in params.runaway]),
+            t_limit=np.array([g.temperature_rate_per_min for g in params.runaway]),
+            p_limit=np.array([g.pressure_rate_per_min for g in params.runaway]),
+            level=np.zeros(len(params.runaway), dtype=np.int8),
+        )
         self.last_value = np.full(n_slots, np.nan)
         self.last_time = np.full(n_slots, NEVER, dtype=np.int64)
         self.levels: dict[tuple[str, int], int] = {}
         self.vote_raw = [np.zeros(len(g.levels), dtype=bool) for g in params.vote]
 
     def update_frame(self, frame: Frame, series: Series) -> list[ConditionChange]:
-        for rows, _ in self.blocks.closes(series):
+        changes: list[ConditionChange] = []
+        for rows, when in self.blocks.closes(series):
             times, means = self.blocks.window(rows, self.slope_blocks[rows])
             self.slope[rows] = ols_slope(times, means, min_points=3) * 60e9
             self.latest_block[rows] = means[:, -1]
             self._learn_velocity(rows, means[:, -1])
+            now_ns = int(when.max())
+            changes += self._ventilation(now_ns) + self._runaway(now_ns)
         self.last_value[series.slots] = series.value[-1]
         self.last_time[series.slots] = series.time[-1]
-        return []
+        return changes
 
     def _learn_velocity(self, rows: np.ndarray, x: np.ndarray) -> None:
         alpha = self.velocity_alpha[rows]
@@ -119,67 +140,69 @@ class MultiSensorDetector(Rule):
         self.velocity_baseline[rows] = np.where(np.isnan(base), x, base + alpha * (x - np.nan_to_num(base)))
 
     def finish(self, now_ns: int) -> list[ConditionChange]:
-        return self._ventilation(now_ns) + self._runaway(now_ns) + self._vote(now_ns)
+        return self._vote(now_ns)
 
     def _ventilation(self, now_ns: int) -> list[ConditionChange]:
+        """Evaluated after every round of block closes, vectorised over all ventilation groups."""
+        g = self.vent
+        if not len(g.level):
+            return []
+        rate = self.slope[g.methane]
+        velocity = self.latest_block[g.velocity]
+        baseline = self.velocity_baseline[g.velocity]
+        low = velocity <= (1 - g.drop) * baseline
+        recovered = velocity >= (1 - g.drop / 2) * baseline
+        level = np.where((rate >= g.rate) & low, 1, np.where((rate < g.rate / 2) | recovered, 0, g.level))
+        self.velocity_frozen[g.velocity] = (level > 0) | low
         out = []
-        row = self.blocks.row
-        self.velocity_frozen[:] = False
-        for g in self.p.ventilation:
-            rate = self.slope[row[g.methane]]
-            velocity = self.latest_block[row[g.velocity]]
-            baseline = self.velocity_baseline[row[g.velocity]]
-            low = velocity <= (1 - g.velocity_drop_fraction) * baseline
-            recovered = velocity >= (1 - g.velocity_drop_fraction / 2) * baseline
-            before = self.levels.get((VENTILATION, g.methane), 0)
-            rising = rate >= g.methane_rate_per_min
-            easing = rate < g.methane_rate_per_min / 2 or recovered
-            level = 1 if (rising and low) else 0 if easing else before
-            self.velocity_frozen[row[g.velocity]] |= bool(level or low)
-            if level != before:
-                message = (
-                    f"{g.name}: CH4 rising {rate:.3g} %/min while air velocity fell to {velocity:.3g} m/s "
-                    f"(baseline {baseline:.3g} m/s): ventilation failure?"
-                    if level
-                    else f"{g.name}: ventilation back to normal"
+        for i in np.flatnonzero(level != g.level).tolist():
+            spec = self.p.ventilation[i]
+            message = (
+                f"{spec.name}: CH4 rising {rate[i]:.3g} %/min while air velocity fell to {velocity[i]:.3g} m/s "
+                f"(baseline {baseline[i]:.3g} m/s): ventilation failure?"
+                if level[i]
+                else f"{spec.name}: ventilation back to normal"
+            )
+            out.append(
+                self._change(
+                    VENTILATION, spec.methane, int(level[i]), "critical", rate[i], g.rate[i], now_ns, message, spec.name
                 )
-                out.append(
-                    self._change(
-                        VENTILATION, g.methane, level, "critical", rate, g.methane_rate_per_min, now_ns, message, g.name
-                    )
-                )
+            )
+        g.level[:] = level
         return out
 
     def _runaway(self, now_ns: int) -> list[ConditionChange]:
+        g = self.run
+        if not len(g.level):
+            return []
+        t_rate = self.slope[g.temperature]
+        p_rate = self.slope[g.pressure] / g.span * 100
+        rising = (t_rate >= g.t_limit) & (p_rate >= g.p_limit)
+        easing = (t_rate < g.t_limit / 2) | (p_rate < g.p_limit / 2)
+        level = np.where(rising, 1, np.where(easing, 0, g.level))
         out = []
-        row = self.blocks.row
-        for g in self.p.runaway:
-            t_rate = self.slope[row[g.temperature]]
-            p_rate = self.slope[row[g.pressure]] / g.pressure_span * 100
-            rising = t_rate >= g.temperature_rate_per_min and p_rate >= g.pressure_rate_per_min
-            easing = t_rate < g.temperature_rate_per_min / 2 or p_rate < g.pressure_rate_per_min / 2
-            before = self.levels.get((RUNAWAY, g.temperature), 0)
-            level = 1 if rising else 0 if easing else before
-            if level != before:
-                message = (
-                    f"{g.name}: temperature rising {t_rate:.3g} °C/min and pressure {p_rate:.3g} %/min "
-                    "together: runaway?"
-                    if level
-                    else f"{g.name}: temperature and pressure no longer rising together"
+        for i in np.flatnonzero(level != g.level).tolist():
+            spec = self.p.runaway[i]
+            message = (
+                f"{spec.name}: temperature rising {t_rate[i]:.3g} °C/min and pressure {p_rate[i]:.3g} %/min "
+                "together: runaway?"
+                if level[i]
+                else f"{spec.name}: temperature and pressure no longer rising together"
+            )
+            out.append(
+                self._change(
+                    RUNAWAY,
+                    spec.temperature,
+                    int(level[i]),
+                    "critical",
+                    t_rate[i],
+                    g.t_limit[i],
+                    now_ns,
+                    message,
+                    spec.name,
                 )
-                out.append(
-                    self._change(
-                        RUNAWAY,
-                        g.temperature,
-                        level,
-                        "critical",
-                        t_rate,
-                        g.temperature_rate_per_min,
-                        now_ns,
-                        message,
-                        g.name,
-                    )
-                )
+            )
+        g.level[:] = level
         return out
 
     def _vote(self, now_ns: int) -> list[ConditionChange]:

@@ -150,7 +150,8 @@ class TrendDetector(Rule):
 
     def _learn(self, rows: np.ndarray, x: np.ndarray) -> None:
         first = self.learned[rows] == 0
-        a = np.where(first, 1.0, self.alpha[rows])
+        # A running mean until 1/alpha blocks are in, then the EWMA: no start-up bias towards zero variance.
+        a = np.maximum(self.alpha[rows], 1.0 / (self.learned[rows] + 1))
         old = np.where(first, x, self.baseline[rows])
         new = old + a * (x - old)
         self.variance[rows] = np.where(first, 0.0, (1 - a) * (self.variance[rows] + a * (x - old) ** 2))
@@ -166,7 +167,8 @@ class TrendDetector(Rule):
         target, horizon = self.target[rows], self.horizon_ns[rows]
         ols = ols_slope(times, means)
         latest = means[:, -1]
-        reach = (target - latest) / ols
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reach = (target - latest) / ols
         candidate = (ols > 0) & (latest < target) & (reach <= 2 * horizon)
         eta = np.full(len(rows), np.inf)
         level_now = latest.copy()

@@ -1,6 +1,20 @@
 """The `hazwatch` command line. Each sub-command lives in its own module and registers on `app`."""
 
-from collector.cli import alarms, check, dashboards, evaluate, replay, report, scenario_cli, simulate, simulate_mine, simulate_plant, status  # noqa: F401  (each registers its commands)
+from collector.cli import (  # noqa: F401  (each module registers its commands)
+    alarms,
+    check,
+    dashboards,
+    demo,
+    evaluate,
+    replay,
+    report,
+    run,
+    scenario_cli,
+    simulate,
+    simulate_mine,
+    simulate_plant,
+    status,
+)
 from collector.cli.app import app
 
 

@@ -14,9 +14,7 @@ class SubscriberFilter(StrictModel):
     min_level: int = Field(default=0, ge=0, le=3)
     kinds: list[str] = Field(default_factory=list, description="sensor kinds; empty: every kind")
     categories: list[Literal["process", "health", "system"]] = Field(default_factory=list)
-    transitions: list[str] = Field(
-        default_factory=list, description="raise, escalate, clear, ...; empty: all"
-    )
+    transitions: list[str] = Field(default_factory=list, description="raise, escalate, clear, ...; empty: all")
     states: list[str] = Field(
         default_factory=list, description="unacknowledged, latched, ... (the state after the event); empty: all"
     )
@@ -26,9 +24,7 @@ class SubscriberFilter(StrictModel):
 
 
 class Escalation(StrictModel):
-    after_minutes: float = Field(
-        default=5.0, gt=0, description="unacknowledged this long: notify the next contact"
-    )
+    after_minutes: float = Field(default=5.0, gt=0, description="unacknowledged this long: notify the next contact")
     chain: list[str] = Field(default_factory=list, description="URLs notified in turn")
 
 

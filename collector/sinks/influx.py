@@ -114,6 +114,12 @@ class InfluxSink:
         if events:
             self._enqueue(_Lines(self._alarms.encode(events), len(events)), len(events))
 
+    def submit_lines(self, data: bytes) -> None:
+        """Already-encoded line protocol (self-metrics, alarm KPIs), queued in order with the readings."""
+        points = data.count(b"\n")
+        if points:
+            self._enqueue(_Lines(data, points), points)
+
     def _enqueue(self, item: ReadingBatch | _Lines, points: int) -> None:
         self._memory.append(item)
         self._memory_points += points

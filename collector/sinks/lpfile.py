@@ -36,6 +36,10 @@ class LineProtocolFileSink:
         if events:
             self._pending.append(self._alarms.encode(events))
 
+    def submit_lines(self, data: bytes) -> None:
+        if data:
+            self._pending.append(data)
+
     def _write(self, items: list[ReadingBatch | bytes]) -> None:
         data = b"".join(self._readings.encode(i) if isinstance(i, ReadingBatch) else i for i in items)
         with open(self.path, "ab") as handle:

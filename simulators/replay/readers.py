@@ -137,6 +137,12 @@ def quality_codes(column: pa.Array | pa.ChunkedArray | None, n: int) -> np.ndarr
     return table[codes]
 
 
+def _group(text: pa.Array, pattern: str) -> pa.Array:
+    """The regex group `v` of each string, null where the pattern does not match (a struct's field alone is not)."""
+    found = pc.extract_regex(text, pattern)
+    return pc.if_else(found.is_valid(), found.field("v"), pa.scalar(None, pa.string()))
+
+
 def _numbers(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
@@ -264,12 +270,12 @@ class ReadingFile:
         readings = pc.equal(parsed.field("measurement"), "readings")
         parsed = parsed.filter(readings)
         tags = parsed.field("tags").fill_null("")
-        sensors = pc.extract_regex(tags, r",sensor=(?P<v>[^,]*)").field("v")
-        sites = pc.extract_regex(tags, r",site=(?P<v>[^,]*)").field("v")
+        sensors = _group(tags, r",sensor=(?P<v>[^,]*)")
+        sites = _group(tags, r",site=(?P<v>[^,]*)")
         fields = parsed.field("fields")
-        value_text = pc.extract_regex(fields, r"(?:^|,)value=(?P<v>[^,]*)").field("v")
+        value_text = _group(fields, r"(?:^|,)value=(?P<v>[^,]*)")
         values = pc.cast(value_text, pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
-        quality_text = pc.extract_regex(fields, r"(?:^|,)quality=(?P<v>\d+)i?").field("v")
+        quality_text = _group(fields, r"(?:^|,)quality=(?P<v>\d+)i?")
         quality = pc.cast(quality_text, pa.uint8()).fill_null(Quality.GOOD).to_numpy(zero_copy_only=False)
         stamps = parsed.field("ts")
         if stamps.null_count:

@@ -50,7 +50,6 @@ class Site:
             q[self.slot(sensor)] = code
         return self.stack.update(ReadingBatch.from_columns(np.arange(len(v)), T0 + int(t_s * SECOND), v, q))
 
-
     def cycles(
         self, start_s: float, steps: int, period_s: float, series: dict[str, np.ndarray], noise: float = 0.0
     ) -> list[AlarmEvent]:

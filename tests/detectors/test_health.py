@@ -113,9 +113,8 @@ def test_a_one_sample_spike_to_full_scale_is_flagged_and_noise_is_not(mine) -> N
     ch4[100] = 3.9
     events = mine.cycles(0, 300, 2.0, {"LW-CH4-T2": ch4}, noise=0.01)
     spikes = of_rule(events, health.SPIKE)
-    assert [(e.slot, e.transition) for e in spikes] == [(mine.slot("LW-CH4-T2"), Transition.RAISE)] + [
-        (mine.slot("LW-CH4-T2"), Transition.CLEAR)
-    ]
+    slot = mine.slot("LW-CH4-T2")
+    assert [(e.slot, e.transition) for e in spikes] == [(slot, Transition.RAISE), (slot, Transition.CLEAR)]
     assert (spikes[0].time_ns - T0) / SECOND == 202, "seen when the reading after the spike is back"
 
 

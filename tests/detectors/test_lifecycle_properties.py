@@ -21,6 +21,9 @@ action = st.tuples(
     st.sampled_from(["ack", "reset", "shelve", "unshelve", "tick"]), st.sampled_from(SLOTS), st.sampled_from(RULES)
 )
 step = st.tuples(st.floats(0, 40), st.one_of(change, change, action))
+one_alarm_flipping = st.tuples(
+    st.floats(0, 20), st.tuples(st.just("change"), st.just(0), st.just(RULES[0]), st.integers(0, 2), st.booleans())
+)
 
 
 def new_lifecycle() -> AlarmLifecycle:
@@ -117,7 +120,7 @@ def test_no_double_acknowledge_in_the_event_stream(steps):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 20), change), min_size=1, max_size=120))
+@given(st.lists(st.one_of(one_alarm_flipping, st.tuples(st.floats(0, 20), change)), min_size=1, max_size=120))
 def test_chattering_input_pages_at_most_twice_a_minute_per_alarm_below_power_cut(steps):
     """However fast a condition flips, fewer than `chatter_count` low-level activations page within the window."""
     _, events, _ = run(steps)

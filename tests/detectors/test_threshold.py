@@ -16,7 +16,9 @@ FACE = [
 ]
 
 
-def detector(high: list[LevelSpec], low: list[LevelSpec] | None = None, hold_latched: bool = False) -> ThresholdDetector:
+def detector(
+    high: list[LevelSpec], low: list[LevelSpec] | None = None, hold_latched: bool = False
+) -> ThresholdDetector:
     return ThresholdDetector(LevelTable([high]), LevelTable([low or []]), ["CH4 at T1"], ["%"], hold_latched)
 
 

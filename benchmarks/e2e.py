@@ -1,0 +1,192 @@
+"""End to end: gateway batch payloads → real mosquitto → hazwatch → real influxd + webhook receiver.
+
+The load generator publishes every site's gateway payload once per cycle at the offered rate
+(pre-encoded JSON, fresh timestamps, QoS 1), and between payloads injects single methane readings
+over the power-cut limit, noting when each was sent. The webhook receiver notes when the raise for
+that sensor arrives: that difference is the alarm latency under load. Zero loss is checked by
+counting the points in influxd; readings/s is everything stored over the time from the first
+publish until the last point was in the database.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import paho.mqtt.client as paho
+
+from benchmarks.e2e_site import TOPIC
+from benchmarks.fleet import template_site
+from benchmarks.procs import ROOT
+from collector.localservices import free_port, local_influxd, local_mosquitto
+from simulators.mine import MineModel
+
+COPIES = 10
+"""The example mine ×10 per gateway: 480 readings per payload."""
+INJECT_SENSOR = "LW-CH4-T1"
+INJECT_VALUE = 2.0
+"""Over the face methane power-cut limit (1.5 %): raises level 2 at once, no delay."""
+
+
+class WebhookLog:
+    """A real HTTP receiver on a free port; records when each sensor's first raise arrived."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[tuple[str, str], int] = {}
+        self.received = 0
+        log = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                now = time.time_ns()
+                payload = json.loads(body)
+                log.received += 1
+                log.arrivals.setdefault((payload.get("site"), payload.get("sensor")), now)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def __enter__(self) -> WebhookLog:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def gateway_items(variants: int = 4, seed: int = 3) -> list[bytes]:
+    """The `points` list of one site's payload, in a few value variants (each series keeps moving)."""
+    template = template_site()
+    model = MineModel(template, seed=seed)
+    ids = [f"{s.id}-{k}" for k in range(COPIES) for area in template.areas for s in area.sensors]
+    out = []
+    for v in range(variants):
+        values, _ = model.sample(2.0 * v)
+        tiled = np.tile(values, COPIES)
+        out.append(",".join(f'{{"id":"{i}","v":{x!r},"q":0}}' for i, x in zip(ids, tiled.tolist(), strict=True)).encode())
+    return out
+
+
+def _count(influxd) -> int:
+    series = influxd.query("SELECT count(quality) FROM readings")
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+def measure(rate: float, seconds: float, period: float = 0.5, injections_per_cycle: int = 5) -> dict:
+    per_site = COPIES * sum(len(a.sensors) for a in template_site().areas)
+    sites = max(1, round(rate * period / per_site))
+    with ExitStack() as stack:
+        influxd = stack.enter_context(local_influxd())
+        broker = stack.enter_context(local_mosquitto())
+        hooks = stack.enter_context(WebhookLog())
+        state = stack.enter_context(tempfile.TemporaryDirectory(prefix="hazwatch-bench-"))
+        args = {
+            "sites": sites,
+            "copies": COPIES,
+            "broker_url": broker.url,
+            "influx_url": influxd.url,
+            "webhook_url": hooks.url,
+            "state_dir": state,
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.e2e_worker", json.dumps(args)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            if worker.stdout.readline().strip() != "READY":
+                raise RuntimeError("hazwatch worker did not start")
+            result = _publish_and_count(influxd, broker.port, hooks, sites, per_site, rate, seconds, period,
+                                        injections_per_cycle)  # fmt: skip
+        finally:
+            try:
+                tail = worker.communicate(timeout=120)[0]
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                tail = ""
+        result["worker_exit"] = worker.returncode
+        result["worker_tail"] = tail.strip()[-200:]
+        return result
+
+
+def _publish_and_count(influxd, port, hooks, sites, per_site, rate, seconds, period, injections_per_cycle) -> dict:
+    items = gateway_items()
+    site_ids = [f"mine-{i:05d}" for i in range(sites)]
+    topics = [TOPIC.replace("{site}", s) for s in site_ids]
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="bench-load")
+    client.max_inflight_messages_set(1000)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    sent: dict[tuple[str, str], int] = {}
+    inject_every = max(1, sites // injections_per_cycle)
+    cycles = max(2, round(seconds / period))
+    readings = 0
+    t0_ns = time.time_ns() - 1_000_000
+    started = time.perf_counter()
+    for cycle in range(cycles):
+        due = started + cycle * period
+        time.sleep(max(0.0, due - time.perf_counter()))
+        stamp = str(t0_ns + int(cycle * period * 1e9)).encode()
+        body = items[cycle % len(items)]
+        for i, topic in enumerate(topics):
+            client.publish(topic, b'{"ts":' + stamp + b',"points":[' + body + b"]}", qos=1)
+            readings += per_site
+            if i % inject_every == 0:
+                key = (site_ids[(i + cycle * 7) % sites], f"{INJECT_SENSOR}-{(cycle * 13 + i) % COPIES}")
+                if key in sent:
+                    continue
+                now = time.time_ns()
+                alarm = f'{{"ts":{now},"points":[{{"id":"{key[1]}","v":{INJECT_VALUE},"q":0}}]}}'
+                client.publish(TOPIC.replace("{site}", key[0]), alarm.encode(), qos=1)
+                sent[key] = now
+                readings += 1
+    published_s = time.perf_counter() - started
+    client.loop_stop()
+    client.disconnect()
+    stored, last_change, seen = 0, time.perf_counter(), -1
+    while True:
+        stored = _count(influxd)
+        now = time.perf_counter()
+        if stored != seen:
+            seen, last_change = stored, now
+        if stored >= readings or now - last_change > 15 or now - started > seconds + 180:
+            break
+        time.sleep(0.25)
+    done_s = last_change - started
+    time.sleep(1.0)
+    latencies = np.array([(hooks.arrivals[k] - t) / 1e6 for k, t in sent.items() if k in hooks.arrivals])
+    return {
+        "sensors": sites * per_site,
+        "sites": sites,
+        "offered_readings_per_s": readings / published_s,
+        "published": readings,
+        "stored": stored,
+        "lost": readings - stored,
+        "seconds_to_store_all": done_s,
+        "readings_per_s": stored / done_s if done_s > 0 else None,
+        "alarms_injected": len(sent),
+        "alarms_delivered": len(latencies),
+        "latency_p50_ms": float(np.percentile(latencies, 50)) if len(latencies) else None,
+        "latency_p99_ms": float(np.percentile(latencies, 99)) if len(latencies) else None,
+        "latency_max_ms": float(latencies.max()) if len(latencies) else None,
+    }

@@ -1,0 +1,47 @@
+"""The hazwatch side of the end-to-end run, in its own process: MQTT sources → detector stack →
+InfluxSink + WebhookNotifier, wired exactly as `hazwatch run` wires them. Prints READY once every
+source is subscribed; stops (draining and flushing every sink) when stdin closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from prometheus_client import REGISTRY
+
+from benchmarks.e2e_site import e2e_config
+from collector.config.registry import SensorRegistry
+from collector.detection_setup import build_detector_stack
+from collector.mqtt.source import mqtt_sources
+from collector.notify.webhooks import WebhookNotifier
+from collector.pipeline import Pipeline
+from collector.sinks.influx import InfluxSink
+from detectors.lifecycle import AlarmLifecycle
+
+
+async def main(args: dict) -> None:
+    config = e2e_config(**args)
+    registry = SensorRegistry.from_config(config)
+    sources = mqtt_sources(config, registry)
+    influx = InfluxSink(config.influxdb, registry)
+    webhooks = WebhookNotifier(config.webhooks, registry, config.state_dir, secret=b"benchmark-secret")
+    stack = build_detector_stack(registry, config, AlarmLifecycle())
+    pipeline = Pipeline(sources, stack, [influx], [influx, webhooks])
+    stop = asyncio.Event()
+    running = asyncio.create_task(pipeline.run(stop))
+    names = [source.name for source in sources]
+    while not all(REGISTRY.get_sample_value("hazwatch_mqtt_connected", {"source": n}) == 1 for n in names):
+        await asyncio.sleep(0.05)
+    while not influx.prepared:
+        await asyncio.sleep(0.05)
+    print("READY", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    stop.set()
+    await running
+    print(json.dumps({"backlog": influx.backlog}), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(json.loads(sys.argv[1])))
