@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 
 from prometheus_client import REGISTRY
@@ -43,5 +44,19 @@ async def main(args: dict) -> None:
     print(json.dumps({"backlog": influx.backlog}), flush=True)
 
 
+def run(args: dict) -> None:
+    """With HAZWATCH_BENCH_PROFILE=path, pyinstrument records the whole run (all threads' asyncio side) there."""
+    target = os.environ.get("HAZWATCH_BENCH_PROFILE")
+    if not target:
+        asyncio.run(main(args))
+        return
+    from pyinstrument import Profiler
+
+    with Profiler(interval=0.001) as profiler:
+        asyncio.run(main(args))
+    with open(target, "w") as handle:
+        handle.write(profiler.output_text(unicode=False, color=False))
+
+
 if __name__ == "__main__":
-    asyncio.run(main(json.loads(sys.argv[1])))
+    run(json.loads(sys.argv[1]))

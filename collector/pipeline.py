@@ -140,5 +140,9 @@ class Pipeline:
             await asyncio.gather(*tasks, return_exceptions=True)
             while not self._queue.empty():
                 self.process(self._queue.get_nowait())
-            for sink in (*self.event_sinks, *self.reading_sinks):
-                await sink.close()
+            # In list order, each sink once: a sink that feeds another (self-metrics into storage) is listed first.
+            closed: list[object] = []
+            for sink in (*self.reading_sinks, *self.event_sinks):
+                if not any(sink is done for done in closed):
+                    closed.append(sink)
+                    await sink.close()

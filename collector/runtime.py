@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from collector.alarm_store import AlarmStatePersister, AlarmStore, restore_lifecycle
@@ -50,7 +50,6 @@ class RunOptions:
     api_port: int | None = None
     metrics_port: int | None = None
     status_view: bool = False
-    extra_event_sinks: list[EventSink] = field(default_factory=list)
 
 
 @dataclass
@@ -112,13 +111,12 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         if options.line_protocol_file
         else InfluxSink(config.influxdb, registry)
     )
-    reading_sinks: list[ReadingSink] = [storage, HealthWriter(write=storage.submit_lines)]
+    reading_sinks: list[ReadingSink] = [HealthWriter(write=storage.submit_lines), storage]
     event_sinks: list[EventSink] = [
         LogEventSink(registry),
         persister,
         WebhookNotifier(config.webhooks, registry, state_dir),
         storage,
-        *options.extra_event_sinks,
     ]
     if has_mqtt_devices or options.mqtt_url:
         event_sinks.append(MqttAlarmSink(config.mqtt, registry))

@@ -175,7 +175,8 @@ class TrendDetector(Rule):
         if candidate.any():
             slope, at_end = _theil_sen(times[candidate], means[candidate])
             level_now[candidate] = at_end
-            eta[candidate] = np.where(slope > 0, (target[candidate] - at_end) / slope, np.inf)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                eta[candidate] = np.where(slope > 0, (target[candidate] - at_end) / slope, np.inf)
         crossed = latest >= target
         raise_ = (eta > 0) & (eta <= horizon) & ~crossed
         clear = crossed | (eta > 1.25 * horizon)

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from collector.cli.app import app, load_or_exit
+from collector.cli.app import EXIT_BAD_CONFIG, app, err_console, load_or_exit
+from collector.notify.signing import MissingSecret
 from collector.runtime import RunOptions, build_runtime, serve
 
 
@@ -34,7 +35,11 @@ def run(
         metrics_port=metrics_port,
         status_view=status,
     )
-    runtime = build_runtime(config, options)
+    try:
+        runtime = build_runtime(config, options)
+    except MissingSecret as exc:
+        err_console.print(f"[bold red]refused[/]: {exc}")
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
 
     async def main() -> None:
         await serve(runtime, asyncio.Event(), api_port)

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from collector.config.kinds import DEFAULT_RANGE
-from collector.config.schema import HazwatchConfig, ModbusDevice, Site
+from collector.config.schema import REGISTER_WORDS, HazwatchConfig, ModbusDevice, Site
 
 _UNION_TAGS = {"modbus", "mqtt", "ventilation", "runaway", "vote_2oo3", "multivariate"}
 
@@ -206,7 +206,7 @@ def _check_register_overlap(device: ModbusDevice, dpath: str) -> Iterable[Config
         if reg.bit is not None:
             continue
         unit = device.unit_id if reg.unit_id is None else reg.unit_id
-        for word in range(reg.address, reg.address + _WORDS[reg.type]):
+        for word in range(reg.address, reg.address + REGISTER_WORDS[reg.type]):
             key = (unit, reg.table, word)
             if key in taken:
                 yield ConfigProblem(

@@ -15,6 +15,20 @@ from collector.config.notify import WebhookSettings
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 ByteOrder = Literal["big", "little"]
 
+BIT_TABLES: frozenset[str] = frozenset({"coil", "discrete"})
+REGISTER_WORDS: dict[str, int] = {
+    "int16": 1,
+    "uint16": 1,
+    "int32": 2,
+    "uint32": 2,
+    "float32": 2,
+    "int64": 4,
+    "uint64": 4,
+    "float64": 4,
+    "bool": 1,
+}
+"""16-bit words each register type occupies: shared by the config checks, the poller and the simulator."""
+
 _SEGMENT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

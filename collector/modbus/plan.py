@@ -17,10 +17,9 @@ from typing import Literal
 
 import numpy as np
 
-from collector.config.schema import ModbusDevice, ModbusRegister
+from collector.config.schema import BIT_TABLES, REGISTER_WORDS, ModbusDevice, ModbusRegister
 
 Table = Literal["holding", "input", "coil", "discrete"]
-BIT_TABLES: frozenset[str] = frozenset({"coil", "discrete"})
 
 MAX_REGISTERS_PER_REQUEST = 125
 """Modbus limit for function codes 3 and 4 (a 256-byte ADU)."""
@@ -28,19 +27,6 @@ MAX_BITS_PER_REQUEST = 2000
 """Modbus limit for function codes 1 and 2."""
 BITS_PER_GAP_REGISTER = 16
 """In bit tables `max_gap` counts registers' worth of bits: 16 unused coils cost what one register costs."""
-
-REGISTER_WORDS: dict[str, int] = {
-    "int16": 1,
-    "uint16": 1,
-    "int32": 2,
-    "uint32": 2,
-    "float32": 2,
-    "int64": 4,
-    "uint64": 4,
-    "float64": 4,
-    "bool": 1,
-}
-"""16-bit words each register type occupies."""
 
 NUMPY_CODE: dict[str, str] = {
     "int16": "i2",

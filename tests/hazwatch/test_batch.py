@@ -21,7 +21,10 @@ def test_columns_of_different_lengths_are_refused() -> None:
 
 def test_late_back_filled_rows_sort_into_time_order_keeping_arrival_order_on_ties() -> None:
     batch = ReadingBatch.concat(
-        [ReadingBatch.from_columns([0, 1], [20, 10], [1.0, 2.0]), ReadingBatch.from_columns([2, 3], [10, 5], [3.0, 4.0])]
+        [
+            ReadingBatch.from_columns([0, 1], [20, 10], [1.0, 2.0]),
+            ReadingBatch.from_columns([2, 3], [10, 5], [3.0, 4.0]),
+        ]
     )
     ordered = batch.sorted_by_time()
     assert ordered.slot.tolist() == [3, 1, 2, 0]
