@@ -44,20 +44,18 @@ class BlockSeries:
         t = series.time[:, picked]
         width = self.block_ns[rows]
         bucket = t // width
-        if series.fresh is None:
-            x = series.value[:, picked]
-            c = np.ones(x.shape)
-        else:
-            fresh = series.fresh[:, picked]
-            x = np.where(fresh, series.value[:, picked], 0.0)
-            c = fresh.astype(np.float64)
         steps = len(t)
         previous = np.concatenate([self.bucket[rows][None, :], bucket[:-1]])
         closing = bucket > previous
-        if series.fresh is not None:
-            closing &= series.fresh[:, picked]
+        if series.fresh is None:
+            x = series.value[:, picked]
+            counts = np.broadcast_to(np.arange(steps + 1, dtype=np.float64)[:, None], (steps + 1, len(rows)))
+        else:
+            fresh = series.fresh[:, picked]
+            x = np.where(fresh, series.value[:, picked], 0.0)
+            closing &= fresh
+            counts = np.concatenate([np.zeros((1, len(rows))), np.cumsum(fresh, axis=0, dtype=np.float64)])
         sums = np.concatenate([np.zeros((1, len(rows))), np.cumsum(x, axis=0)])
-        counts = np.concatenate([np.zeros((1, len(rows))), np.cumsum(c, axis=0)])
         col, row = np.nonzero(closing.T)
         if len(col):
             first = np.r_[True, col[1:] != col[:-1]]

@@ -119,7 +119,7 @@ class HealthDetector(Rule):
         changes += self._range(series)
         changes += self._stuck(series)
         changes += self._spikes(series)
-        self._remember(series)
+        self._remember(frame, series)
         if self.in_path[frame.slots].any():
             changes += self._disagreement()
         return changes
@@ -240,10 +240,23 @@ class HealthDetector(Rule):
         state = last_decision(seen | expired, seen, self.level[SPIKE][slots] > 0).astype(np.int8)
         return self._emit(SPIKE, slots, state, v[:, picked], t)
 
-    def _remember(self, series: Series) -> None:
+    def _remember(self, frame: Frame, series: Series) -> None:
+        """The last three readings per slot, for spike windows that straddle batches.
+
+        Padding cells (which exist only when readings of many steps come at once) are skipped, so the
+        history is the same whatever the batching.
+        """
         cols = series.slots
-        tail = np.concatenate([self.history[cols].T, series.value])[-3:]
-        self.history[cols] = tail.T
+        stacked = np.concatenate([self.history[cols].T, series.value])
+        if frame.all_good:
+            self.history[cols] = stacked[-3:].T
+        else:
+            real = np.concatenate([np.ones((3, len(cols)), dtype=bool), frame.quality != PAD])
+            rows = np.arange(len(real))[:, None]
+            for k in (2, 1, 0):
+                last = np.where(real, rows, -1).max(axis=0)
+                self.history[cols, k] = stacked[last, np.arange(len(cols))]
+                real[last, np.arange(len(cols))] = False
         self.last_time[cols] = series.time[-1]
 
     def _disagreement(self) -> list[ConditionChange]:

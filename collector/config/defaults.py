@@ -121,10 +121,12 @@ def _mine_limits(area: AreaKind, kind: SensorKind, location: Location | None) ->
                 LimitLevel(level=1, name="warning", value=30.0, reset=29.5, on_delay=60, priority="medium"),
                 LimitLevel(level=2, name="alarm", value=34.0, reset=33.5, on_delay=10, priority="high"),
             )
-        return _high(
-            LimitLevel(level=1, name="warning", value=26.0, reset=25.5, on_delay=60, priority="low"),
-            LimitLevel(level=2, name="alarm", value=30.0, reset=29.5, on_delay=10, priority="high"),
-        )
+        if area in (AreaKind.LONGWALL, AreaKind.HEADING):
+            return _high(
+                LimitLevel(level=1, name="warning", value=26.0, reset=25.5, on_delay=60, priority="low"),
+                LimitLevel(level=2, name="alarm", value=30.0, reset=29.5, on_delay=10, priority="high"),
+            )
+        return Limits()
     if kind is SensorKind.AIR_VELOCITY:
         low, high = AIR_VELOCITY_BY_AREA.get(area, (0.25, 6.0))
         limits = Limits(

@@ -41,3 +41,10 @@ def test_plant_oxygen_alarms_both_enriched_and_deficient() -> None:
     limits = default_limits(SiteType.CHEMICAL_PLANT, AreaKind.TANK_FARM, SensorKind.O2, None)
     assert [lv.value for lv in limits.high] == [23.5]
     assert [lv.value for lv in limits.low] == [19.5]
+
+
+def test_working_face_temperature_limits_do_not_apply_to_a_belt_drive() -> None:
+    face = default_limits(SiteType.COAL_MINE, AreaKind.LONGWALL, SensorKind.TEMPERATURE, Location.T1)
+    assert [lv.value for lv in face.high] == [26.0, 30.0]
+    belt = default_limits(SiteType.COAL_MINE, AreaKind.BELT_ROADWAY, SensorKind.TEMPERATURE, None)
+    assert not belt.high and not belt.low
