@@ -7,6 +7,7 @@ builds the stack `hazwatch run`, the demo and replay all use.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 
@@ -68,14 +69,21 @@ def level_specs(levels: list[LimitLevel]) -> list[LevelSpec]:
     ]
 
 
+@functools.cache
+def shared_level_specs(levels: tuple[LimitLevel, ...]) -> tuple[LevelSpec, ...]:
+    """Sensors with the same limits share one set of specs: a province has 600k sensors but a few dozen
+    distinct limit sets, and a spec object per sensor cost ~150 bytes each (benchmarks, docs/performance.md)."""
+    return tuple(level_specs(list(levels)))
+
+
 def first_high_limit(info: SensorInfo) -> float:
     values = [lv.value for lv in info.limits.high]
     return min(values) if values else math.inf
 
 
 def threshold_detector(registry: SensorRegistry) -> ThresholdDetector:
-    high = LevelTable([level_specs(s.limits.high) for s in registry])
-    low = LevelTable([level_specs(s.limits.low) for s in registry])
+    high = LevelTable([shared_level_specs(tuple(s.limits.high)) for s in registry])
+    low = LevelTable([shared_level_specs(tuple(s.limits.low)) for s in registry])
     return ThresholdDetector(high, low, labels_of(registry), [s.unit for s in registry])
 
 

@@ -33,9 +33,7 @@ def load_or_exit(paths: list[Path]) -> HazwatchConfig:
     except ConfigError as exc:
         err_console.print(f"[bold red]config refused[/]: {exc.source}")
         for problem in exc.problems:
-            err_console.print(
-                f"  [bold]{problem.path}[/]: {problem.reason} (got {problem.value!r})", highlight=False
-            )
+            err_console.print(f"  [bold]{problem.path}[/]: {problem.reason} (got {problem.value!r})", highlight=False)
         raise typer.Exit(EXIT_BAD_CONFIG) from None
 
 

@@ -1,9 +1,8 @@
-"""`hazwatch evaluate`: how good are the detectors — on real labelled data (SKAB) and, later, our scenarios.
+"""`hazwatch evaluate`: how good are the detectors — on our labelled scenarios and on real labelled data (SKAB).
 
 Each part is a function returning a plain dict (what `--json` prints under its key) and a
 printer for the terminal; the command runs the parts asked for and combines them into
-`{"scenarios": [...], "skab": {...}}`. A new part (the scenario suite) adds its function and one
-branch in `evaluate`.
+`{"scenarios": [...], "skab": {...}}`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,9 @@ import typer
 from rich.table import Table
 
 from collector.cli.app import EXIT_RUNTIME, app, console, err_console
+from collector.cli.scenario_cli import print_scenarios
 from simulators import skab
+from simulators.scenarios.runner import evaluate_scenarios
 
 
 def evaluate_skab(
@@ -88,12 +89,12 @@ def evaluate(
         typer.Option("--skab-detector", help=f"detector to run on SKAB: {', '.join(skab.DETECTORS)}"),
     ] = "hazwatch",
 ) -> None:
-    """Evaluate the detectors: SKAB real-data benchmark (F1, FAR, MAR, changepoint score) beside its leaderboard."""
+    """Evaluate the detectors: the scenario suite, then SKAB (F1, FAR, MAR, changepoint score) vs its leaderboard."""
     if skab_detector not in skab.DETECTORS:
         raise typer.BadParameter(f"choose one of {', '.join(skab.DETECTORS)}", param_hint="--skab-detector")
     report: dict[str, object] = {}
     if not skab_only:
-        report["scenarios"] = []  # the scenario suite's results go here once it lands
+        report["scenarios"] = evaluate_scenarios()
     try:
         report["skab"] = evaluate_skab(data_dir, predictions_out, skab_detector)
     except skab.SkabDataMissing as exc:
@@ -102,4 +103,8 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
+        if "scenarios" in report:
+            print_scenarios(report["scenarios"])
         print_skab(report["skab"])
+    if not all(result["passed"] for result in report.get("scenarios", [])):
+        raise typer.Exit(EXIT_RUNTIME)

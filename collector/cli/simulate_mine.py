@@ -15,6 +15,7 @@ from collector.cli.simulate import simulate_app
 from collector.config.schema import ModbusDevice, Site
 from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
+from simulators.scenarios.loader import load_scenario, scenario_model
 
 
 async def _serve(servers: MineModbusServers, duration: float | None) -> None:
@@ -41,6 +42,9 @@ def mine(
     methane_event: Annotated[
         bool, typer.Option(help="face CH4 (T1) rises through 1.0 % and 1.5 % about 5 s after start, then falls")
     ] = False,
+    scenario: Annotated[
+        Path | None, typer.Option(help="serve this scenario (a file or a library name, e.g. outburst) instead")
+    ] = None,
 ) -> None:
     """Serve every Modbus register of a mine config with plausible values (noise, shearer cycle)."""
     loaded = load_or_exit([config])
@@ -53,7 +57,11 @@ def mine(
     if any(not 1 <= port <= 65535 for port in ports.values()):
         err_console.print(f"[bold red]--port-offset {port_offset}[/] puts a port outside 1..65535")
         raise typer.Exit(EXIT_BAD_CONFIG)
-    model = MineModel(site, seed=seed, methane_event_at_s=5.0 if methane_event else None)
+    model = (
+        scenario_model(loaded, load_scenario(scenario))
+        if scenario
+        else MineModel(site, seed=seed, methane_event_at_s=5.0 if methane_event else None)
+    )
     servers = MineModbusServers(site, model, port_override=ports, host=host)
     for device, (bind, port) in servers.endpoints.items():
         console.print(f"[bold]{site.id}/{device}[/] on {bind}:{port}")

@@ -15,6 +15,7 @@ from collector.cli.simulate import simulate_app
 from collector.config.schema import MqttDevice
 from simulators.mqtt_publisher import MqttSitePublisher
 from simulators.plant import PlantModel
+from simulators.scenarios.loader import load_scenario, scenario_model
 
 
 async def _publish(publishers: list[MqttSitePublisher], interval: float, duration: float | None) -> None:
@@ -45,6 +46,9 @@ def plant(
     protocol: Annotated[str, typer.Option(help="MQTT protocol version the simulated devices speak: 3.1.1 or 5")] = (
         "3.1.1"
     ),
+    scenario: Annotated[
+        Path | None, typer.Option(help="serve this scenario (a file or a library name, e.g. outburst) instead")
+    ] = None,
 ) -> None:
     """Publish every MQTT sensor of a plant config on its configured topics and payload forms."""
     loaded = load_or_exit([config])
@@ -57,7 +61,8 @@ def plant(
         raise typer.Exit(EXIT_BAD_CONFIG)
     url = mqtt_url or loaded.mqtt.url
     every = interval or min(d.expected_interval for s in sites for d in s.devices if isinstance(d, MqttDevice))
-    publishers = [MqttSitePublisher(site, PlantModel(site, seed=seed), url, protocol) for site in sites]
+    models = [scenario_model(loaded, load_scenario(scenario)) if scenario else PlantModel(s, seed=seed) for s in sites]
+    publishers = [MqttSitePublisher(site, model, url, protocol) for site, model in zip(sites, models, strict=True)]
     try:
         for publisher in publishers:
             publisher.connect()
