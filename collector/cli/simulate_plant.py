@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 
 from collector.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, console, err_console, load_or_exit
+from collector.cli.scenario_cli import SiteKind
+from collector.cli.scenario_cli import export as export_scenario
 from collector.cli.simulate import simulate_app
 from collector.config.schema import MqttDevice
 from simulators.mqtt_publisher import MqttSitePublisher
@@ -49,8 +51,17 @@ def plant(
     scenario: Annotated[
         Path | None, typer.Option(help="serve this scenario (a file or a library name, e.g. outburst) instead")
     ] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="write the --scenario's readings to this .csv/.parquet/.lp instead of serving")
+    ] = None,
 ) -> None:
     """Publish every MQTT sensor of a plant config on its configured topics and payload forms."""
+    if export is not None:
+        if scenario is None:
+            err_console.print("[bold red]--export[/] needs --scenario")
+            raise typer.Exit(EXIT_BAD_CONFIG)
+        export_scenario(SiteKind.plant, config, str(scenario), export)
+        return
     loaded = load_or_exit([config])
     if protocol not in ("3.1.1", "5"):
         err_console.print(f"[bold red]--protocol {protocol}[/]: use 3.1.1 or 5")
