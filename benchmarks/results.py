@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ def machine() -> dict[str, object]:
         "cpu": model,
         "nproc": run("nproc"),
         "memory": next((line for line in run("free", "-h").splitlines() if line.startswith("Mem:")), ""),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "kernel": platform.release(),
     }
