@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -132,9 +133,9 @@ def modbus_polling(results: Results, plan: Plan) -> None:
 
 @app.command()
 def main(
-    quick: bool = typer.Option(False, "--quick", help="small sizes, short runs: checks the harness (< 1 min)"),
-    output: Path = typer.Option(RESULTS_FILE, help="where to write the JSON results"),
-    plot: Path | None = typer.Option(None, help="write the readings/s-vs-sensors plot (PNG) here"),
+    quick: Annotated[bool, typer.Option("--quick", help="small sizes, short runs (< 1 min)")] = False,
+    output: Annotated[Path, typer.Option(help="where to write the JSON results")] = RESULTS_FILE,
+    plot: Annotated[Path | None, typer.Option(help="write the readings/s-vs-sensors plot (PNG) here")] = None,
 ) -> None:
     plan = QUICK if quick else FULL
     results = Results("quick" if quick else "full")

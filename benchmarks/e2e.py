@@ -44,7 +44,7 @@ class WebhookLog:
         log = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 now = time.time_ns()
                 payload = json.loads(body)
@@ -81,7 +81,9 @@ def gateway_items(variants: int = 4, seed: int = 3) -> list[bytes]:
     for v in range(variants):
         values, _ = model.sample(2.0 * v)
         tiled = np.tile(values, COPIES)
-        out.append(",".join(f'{{"id":"{i}","v":{x!r},"q":0}}' for i, x in zip(ids, tiled.tolist(), strict=True)).encode())
+        out.append(
+            ",".join(f'{{"id":"{i}","v":{x!r},"q":0}}' for i, x in zip(ids, tiled.tolist(), strict=True)).encode()
+        )
     return out
 
 

@@ -18,10 +18,9 @@ from hazwatch.quality import Quality
 
 
 def memory_worker(sensors: int) -> dict:
+    from benchmarks.detectors import stack_builder
     from collector.config.registry import SensorRegistry
     from detectors.lifecycle import AlarmLifecycle
-
-    from benchmarks.detectors import stack_builder
 
     build, reason = stack_builder()
     sites = max(1, round(sensors / sensors_per_site()))

@@ -14,7 +14,9 @@ from simulators.modbus_server import MineModbusServers
 
 async def main(sites: int, ports: list[int]) -> None:
     config = modbus_fleet(sites, ports)
-    servers = [MineModbusServers(site, MineModel(site, seed=i), update_interval=None) for i, site in enumerate(config.sites)]
+    servers = [
+        MineModbusServers(site, MineModel(site, seed=i), update_interval=None) for i, site in enumerate(config.sites)
+    ]
     for server in servers:
         await server.start()
     print("READY", flush=True)

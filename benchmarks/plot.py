@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 (after choosing the headless backend)
+import matplotlib.pyplot as plt
 
 LABELS = {"stack": "hazwatch detector stack", "python": "per-reading pure Python", "river": "River HalfSpaceTrees"}
 

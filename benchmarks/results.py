@@ -45,7 +45,9 @@ TARGETS = (
     Target("alarm_latency_p50_ms", "alarm latency p50 under load", 100, higher_is_better=False, unit="ms"),
     Target("alarm_latency_p99_ms", "alarm latency p99 under load", 100, higher_is_better=False, unit="ms"),
     Target("modbus_requests_per_s", "Modbus polling", 0, unit="requests/s"),
-    Target("rss_bytes_per_sensor", "resident memory per sensor (largest fleet)", 1024, higher_is_better=False, unit="B"),
+    Target(
+        "rss_bytes_per_sensor", "resident memory per sensor (largest fleet)", 1024, higher_is_better=False, unit="B"
+    ),
 )
 
 

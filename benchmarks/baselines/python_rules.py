@@ -95,7 +95,9 @@ class PerReadingRules:
         events: list[dict] = []
         for slot, last in enumerate(self.last_time):
             if last:
-                self._health(slot, "health.offline", now_ns - last > self.offline_ns[slot], float("nan"), now_ns, events)
+                self._health(
+                    slot, "health.offline", now_ns - last > self.offline_ns[slot], float("nan"), now_ns, events
+                )
         return events
 
     def _threshold(self, slot: int, v: float, t: int, events: list[dict]) -> None:

@@ -129,6 +129,7 @@ class MqttSource:
         finally:
             await asyncio.to_thread(self._stop, client)
             metrics.MQTT_CONNECTED.labels(self.name).set(0)
+            self._flush()  # batches decoded (and acknowledged) but not yet handed over: the pipeline drains them
 
     def _start(self) -> paho.Client:
         v5 = self.protocol == "5"
@@ -249,6 +250,8 @@ class MqttSource:
         with self._lock:
             batches, self._pending = self._pending, []
             self._flush_scheduled = False
+        if not batches:
+            return
         batch = ReadingBatch.concat(batches)
         metrics.READINGS_INGESTED.labels(self.name).inc(len(batch))
         if self._emit is not None:
