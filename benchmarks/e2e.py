@@ -30,9 +30,6 @@ from simulators.mine import MineModel
 
 COPIES = 10
 """The example mine ×10 per gateway: 480 readings per payload."""
-INJECT_SENSOR = "LW-CH4-T1"
-INJECT_VALUE = 2.0
-"""Over the face methane power-cut limit (1.5 %): raises level 2 at once, no delay."""
 
 
 class WebhookLog:
@@ -133,61 +130,51 @@ def measure(rate: float, seconds: float, period: float = 0.5, injections_per_cyc
 
 def _publish_and_count(influxd, port, hooks, sites, per_site, rate, seconds, period, injections_per_cycle) -> dict:
     items = gateway_items()
-    site_ids = [f"mine-{i:05d}" for i in range(sites)]
-    topics = [TOPIC.replace("{site}", s) for s in site_ids]
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="bench-load")
-    client.max_inflight_messages_set(1000)
+    warm_stamp = str(time.time_ns() - int(period * 1e9)).encode()
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="bench-warm-up")
     client.connect("127.0.0.1", port)
     client.loop_start()
-    sent: dict[tuple[str, str], int] = {}
-    inject_every = max(1, sites // injections_per_cycle)
-    cycles = max(2, round(seconds / period))
-    warm_stamp = str(time.time_ns() - int(period * 1e9)).encode()
-    for topic in topics:  # one cycle first: influxd creates each series once, not during the timed run
-        client.publish(topic, b'{"ts":' + warm_stamp + b',"points":[' + items[-1] + b"]}", qos=1)
+    for i in range(sites):  # one cycle first: influxd creates each series once, not during the timed run
+        topic = TOPIC.replace("{site}", f"mine-{i:05d}")
+        client.publish(topic, b'{"ts":' + warm_stamp + b',"points":[' + items[-1] + b"]}", qos=1).wait_for_publish()
+    client.loop_stop()
+    client.disconnect()
     warm = sites * per_site
     deadline = time.perf_counter() + 120
     while _count(influxd) < warm and time.perf_counter() < deadline:
         time.sleep(0.2)
-    readings = 0
-    t0_ns = time.time_ns() - 1_000_000
-    started = time.perf_counter()
-    for cycle in range(cycles):
-        due = started + cycle * period
-        time.sleep(max(0.0, due - time.perf_counter()))
-        stamp = str(t0_ns + int(cycle * period * 1e9)).encode()
-        body = items[cycle % len(items)]
-        for i, topic in enumerate(topics):
-            client.publish(topic, b'{"ts":' + stamp + b',"points":[' + body + b"]}", qos=1)
-            readings += per_site
-            if i % inject_every == 0:
-                key = (site_ids[(i + cycle * 7) % sites], f"{INJECT_SENSOR}-{(cycle * 13 + i) % COPIES}")
-                if key in sent:
-                    continue
-                now = time.time_ns()
-                alarm = f'{{"ts":{now},"points":[{{"id":"{key[1]}","v":{INJECT_VALUE},"q":0}}]}}'
-                client.publish(TOPIC.replace("{site}", key[0]), alarm.encode(), qos=1)
-                sent[key] = now
-                readings += 1
-    published_s = time.perf_counter() - started
-    client.loop_stop()
-    client.disconnect()
-    stored, last_change, seen = 0, time.perf_counter(), -1
+    load = {
+        "port": port, "sites": sites, "copies": COPIES, "per_site": per_site, "rate": rate,
+        "seconds": seconds, "period": period, "injections": injections_per_cycle,
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.e2e_load", json.dumps(load)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 300,
+        check=True,
+    )
+    sent_info = json.loads(done.stdout.splitlines()[-1])
+    readings = sent_info["readings"]
+    started_s = sent_info["started_ns"] / 1e9
+    stored, last_change, seen = 0, time.time(), -1
     while True:
         stored = _count(influxd) - warm
-        now = time.perf_counter()
+        now = time.time()
         if stored != seen:
             seen, last_change = stored, now
-        if stored >= readings or now - last_change > 15 or now - started > seconds + 180:
+        if stored >= readings or now - last_change > 15 or now - started_s > seconds + 180:
             break
         time.sleep(0.25)
-    done_s = last_change - started
+    done_s = last_change - started_s
     time.sleep(1.0)
+    sent = {(site, sensor): ns for site, sensor, ns in sent_info["sent"]}
     latencies = np.array([(hooks.arrivals[k] - t) / 1e6 for k, t in sent.items() if k in hooks.arrivals])
     return {
         "sensors": sites * per_site,
         "sites": sites,
-        "offered_readings_per_s": readings / published_s,
+        "offered_readings_per_s": readings / sent_info["published_s"],
         "published": readings,
         "stored": stored,
         "lost": readings - stored,

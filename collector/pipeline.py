@@ -117,15 +117,16 @@ class Pipeline:
             await asyncio.sleep(self.tick_interval)
             self.dispatch(self.detector.tick(self.clock()))
 
+    def _close_order(self) -> list[ReadingSink | EventSink]:
+        """Each sink once, at its last place in readings-then-events order: a sink that feeds another
+        (self-metrics and KPIs into storage) is listed before it and so flushes into it before it closes."""
+        everything = [*self.reading_sinks, *self.event_sinks]
+        return [sink for i, sink in enumerate(everything) if not any(sink is later for later in everything[i + 1 :])]
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then drain the queue and flush every sink."""
-        tasks = [
-            asyncio.create_task(source.run(self.emit), name=f"source:{source.name}")
-            for source in self.sources
-        ]
-        tasks += [
-            asyncio.create_task(sink.run(), name="sink") for sink in (*self.reading_sinks, *self.event_sinks)
-        ]
+        tasks = [asyncio.create_task(source.run(self.emit), name=f"source:{source.name}") for source in self.sources]
+        tasks += [asyncio.create_task(sink.run(), name="sink") for sink in (*self.reading_sinks, *self.event_sinks)]
         tasks += [
             asyncio.create_task(self._consume(), name="consume"),
             asyncio.create_task(self._tick(), name="tick"),
@@ -140,9 +141,5 @@ class Pipeline:
             await asyncio.gather(*tasks, return_exceptions=True)
             while not self._queue.empty():
                 self.process(self._queue.get_nowait())
-            # In list order, each sink once: a sink that feeds another (self-metrics into storage) is listed first.
-            closed: list[object] = []
-            for sink in (*self.reading_sinks, *self.event_sinks):
-                if not any(sink is done for done in closed):
-                    closed.append(sink)
-                    await sink.close()
+            for sink in self._close_order():
+                await sink.close()

@@ -24,6 +24,7 @@ from collector.health_writer import HealthWriter
 from collector.metrics_server import serve_metrics
 from collector.modbus.source import modbus_sources
 from collector.mqtt.source import mqtt_sources
+from collector.notify.kpi_writer import AlarmKpiWriter
 from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
 from collector.notify.webhooks import WebhookNotifier
@@ -116,15 +117,16 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         LogEventSink(registry),
         persister,
         WebhookNotifier(config.webhooks, registry, state_dir),
-        storage,
+        AlarmKpiWriter(registry, storage.submit_lines, lambda: [alarm.slot for alarm in lifecycle.active()]),
     ]
     if has_mqtt_devices or options.mqtt_url:
         event_sinks.append(MqttAlarmSink(config.mqtt, registry))
     status = None
     if options.status_view:
         status = StatusView(registry.sensors)
-        reading_sinks.append(status)
-        event_sinks.append(status)
+        reading_sinks.insert(0, status)
+        event_sinks.insert(0, status)
+    event_sinks.append(storage)
     pipeline = Pipeline(sources, stack, reading_sinks, event_sinks)
 
     api = None

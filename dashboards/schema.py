@@ -42,11 +42,27 @@ MEASUREMENTS: dict[str, Measurement] = {
         Measurement(READINGS_5M, frozenset(POINT_TAGS), frozenset({"max", "min", "mean"})),
         Measurement(
             ALARM_KPI,
-            frozenset({"site"}),
-            frozenset({"alarms_10min", "flood_percent", "chattering", "stale", "standing", "flood"}),
+            frozenset({"site", "priority", "bad_actor"}),
+            frozenset(
+                {
+                    "alarms",
+                    "alarms_10min",
+                    "per_10min_mean",
+                    "per_10min_max",
+                    "flood",
+                    "flood_periods",
+                    "flood_percent",
+                    "chattering",
+                    "stale",
+                    "standing",
+                    "hours",
+                    "percent",
+                    "activations",
+                    "rank",
+                }
+            ),
         ),
         Measurement(SYSTEM_HEALTH, frozenset({INSTANCE_TAG, *DEVICE_TAGS}), HEALTH_FIELDS | DEVICE_FIELDS),
     )
 }
-"""`alarm_kpi` (tag site): alarms_10min = alarm raises in the last 10 min, flood = 1 while in a
-flood, flood_percent = share of time in flood, chattering / stale / standing = counts of such alarms."""
+"""`alarm_kpi` is written by collector/notify/kpi_influx.kpi_lines (the live writer and `hazwatch alarms kpi`)."""

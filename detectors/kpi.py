@@ -60,6 +60,9 @@ class AlarmKpis:
     priority_split: dict[str, float] = field(default_factory=dict)
     """priority -> percent of activations (target about 80 / 15 / 5 low / medium / high)."""
 
+    alarms_last_interval: int = 0
+    """Activations in the last `interval_s` before `end_ns`: the live 'alarms per 10 min' figure."""
+
     @property
     def hours(self) -> float:
         return (self.end_ns - self.start_ns) / NS / 3600
@@ -119,6 +122,7 @@ def compute_kpis(
         stale=_stale(ordered, end_ns, int(stale_after_s * NS)),
         bad_actors=Counter({k: len(v) for k, v in by_key.items()}).most_common(top),
         priority_split={p: 100.0 * n / len(raises) for p, n in priorities.most_common()},
+        alarms_last_interval=int(np.count_nonzero(times > end_ns - interval_ns)),
     )
 
 

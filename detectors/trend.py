@@ -167,7 +167,7 @@ class TrendDetector(Rule):
         target, horizon = self.target[rows], self.horizon_ns[rows]
         ols = ols_slope(times, means)
         latest = means[:, -1]
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             reach = (target - latest) / ols
         candidate = (ols > 0) & (latest < target) & (reach <= 2 * horizon)
         eta = np.full(len(rows), np.inf)
@@ -175,7 +175,7 @@ class TrendDetector(Rule):
         if candidate.any():
             slope, at_end = _theil_sen(times[candidate], means[candidate])
             level_now[candidate] = at_end
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 eta[candidate] = np.where(slope > 0, (target[candidate] - at_end) / slope, np.inf)
         crossed = latest >= target
         raise_ = (eta > 0) & (eta <= horizon) & ~crossed

@@ -1,6 +1,6 @@
 """Alarm KPIs to and from InfluxDB 1.x (HTTP `/write` and `/query`).
 
-Writes measurement `alarm_kpi` (one point per analysed period, tagged by scope) and reads alarm
+Writes measurement `alarm_kpi` (one point per analysed period, tagged by site or "all") and reads alarm
 events back from measurement `alarms`, whose rows must carry `rule`, `transition` and `priority`
 besides the documented site / sensor tags for the KPIs to tell activations apart.
 """
@@ -18,19 +18,28 @@ def _escape_tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
 
 
-def kpi_lines(kpis: AlarmKpis, scope: str = "all") -> list[str]:
-    """Line protocol at the end of the period: totals, then one point per priority (percent of activations)."""
-    tag = f"{MEASUREMENT},scope={_escape_tag(scope)}"
+def kpi_lines(kpis: AlarmKpis, site: str = "all", standing: int | None = None) -> list[str]:
+    """Line protocol at the end of the period: totals, then one point per priority and per bad actor.
+
+    `site` is a site id, or "all" for a whole deployment; `standing` is the number of alarms
+    active at the end of the period when the caller knows it (the live writer does).
+    """
+    tag = f"{MEASUREMENT},site={_escape_tag(site)}"
+    in_flood = any(p.end_ns >= kpis.end_ns for p in kpis.flood_periods)
     fields = {
         "alarms": f"{kpis.alarms}i",
+        "alarms_10min": f"{kpis.alarms_last_interval}i",
         "per_10min_mean": repr(float(kpis.per_10min_mean)),
         "per_10min_max": f"{kpis.per_10min_max}i",
+        "flood": f"{int(in_flood)}i",
         "flood_periods": f"{len(kpis.flood_periods)}i",
-        "flood_percent_time": repr(float(kpis.flood_percent_time)),
-        "chattering_alarms": f"{len(kpis.chattering)}i",
-        "stale_alarms": f"{len(kpis.stale)}i",
+        "flood_percent": repr(float(kpis.flood_percent_time)),
+        "chattering": f"{len(kpis.chattering)}i",
+        "stale": f"{len(kpis.stale)}i",
         "hours": repr(float(kpis.hours)),
     }
+    if standing is not None:
+        fields["standing"] = f"{standing}i"
     lines = [f"{tag} {','.join(f'{k}={v}' for k, v in fields.items())} {kpis.end_ns}"]
     lines += [
         f"{tag},priority={_escape_tag(p)} percent={float(pct)!r} {kpis.end_ns}"
@@ -43,8 +52,8 @@ def kpi_lines(kpis: AlarmKpis, scope: str = "all") -> list[str]:
     return lines
 
 
-def write_kpis(url: str, database: str, kpis: AlarmKpis, scope: str = "all", timeout: float = 10.0) -> int:
-    lines = kpi_lines(kpis, scope)
+def write_kpis(url: str, database: str, kpis: AlarmKpis, site: str = "all", timeout: float = 10.0) -> int:
+    lines = kpi_lines(kpis, site)
     response = httpx.post(
         f"{url.rstrip('/')}/write",
         params={"db": database, "precision": "ns"},

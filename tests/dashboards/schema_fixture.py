@@ -21,9 +21,9 @@ import numpy as np
 from collector import metrics
 from collector.config import HazwatchConfig, SensorInfo, SensorRegistry
 from collector.health_writer import HealthWriter
+from collector.notify.kpi_writer import AlarmKpiWriter
 from collector.sinks.lineprotocol import AlarmEncoder, ReadingEncoder
 from collector.sinks.retention import create_database, policy_statements, statistics_select
-from dashboards.schema import ALARM_KPI, MEASUREMENTS
 from hazwatch.batch import ReadingBatch
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 from hazwatch.quality import Quality
@@ -120,14 +120,17 @@ def _alarms(registry: SensorRegistry, now_ns: int) -> tuple[list[AlarmEvent], li
     return events, active, cleared
 
 
-def _kpi_lines(config: HazwatchConfig, now_ns: int) -> str:
-    fields = sorted(MEASUREMENTS[ALARM_KPI].fields)
-    lines = []
-    for site in config.sites:
-        for i, t in enumerate(range(now_ns - SPAN_S * NS, now_ns + 1, 60 * NS)):
-            values = ",".join(f"{name}={float(i % 7)!r}" for name in fields)
-            lines.append(f"{ALARM_KPI},site={site.id} {values} {t}\n")
-    return "".join(lines)
+def _kpi_lines(registry: SensorRegistry, events: list[AlarmEvent], now_ns: int) -> str:
+    """What the live KPI writer stores, sampled every minute over the fixture's span."""
+    samples = iter(range(now_ns - SPAN_S * NS, now_ns + 1, 60 * NS))
+    lines: list[bytes] = []
+    writer = AlarmKpiWriter(
+        registry, lines.append, standing=lambda: [e.slot for e in events], clock=lambda: next(samples)
+    )
+    writer.submit_events(events)
+    for _ in range(0, SPAN_S + 1, 60):
+        lines.append(writer.sample())
+    return b"".join(lines).decode()
 
 
 def _health_lines(configs: list[HazwatchConfig], now_ns: int) -> str:
@@ -172,7 +175,7 @@ def fill_schema_fixture(url: str, configs: list[HazwatchConfig]) -> FixtureFacts
             batch, flagged = _readings(registry, now_ns)
             events, site_active, site_cleared = _alarms(registry, now_ns)
             body += [ReadingEncoder(registry).encode(batch).decode(), AlarmEncoder(registry).encode(events).decode()]
-            body.append(_kpi_lines(config, now_ns))
+            body.append(_kpi_lines(registry, events, now_ns))
             for key, values in flagged.items():
                 facts[key] += values
             active += site_active

@@ -119,5 +119,5 @@ def test_kpis_are_read_from_and_written_to_influxdb(tmp_path):
 
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["alarms"] == 12
-        (series,) = influx.query("SELECT alarms, flood_periods FROM alarm_kpi WHERE scope = 'all'")
+        (series,) = influx.query("SELECT alarms, flood_periods FROM alarm_kpi WHERE site = 'all'")
         assert series["values"][0][1:] == [12, 1]
