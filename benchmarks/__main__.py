@@ -70,6 +70,10 @@ def detectors(results: Results, plan: Plan) -> None:
             if "error" in measured:
                 raise RuntimeError(measured["error"])
             by_size.setdefault(str(n), {})[name] = measured["readings_per_s"]
+    batched = run_worker("stack", 900, sensors=10_000, seconds=plan.stack_seconds, per_batch=10)
+    if "error" in batched:
+        raise RuntimeError(batched["error"])
+    results.set("detectors_readings_per_s_10_cycles_per_batch", batched["readings_per_s"])
     at_10k = by_size["10000"]
     results.set("detectors_readings_per_s", at_10k["stack"])
     results.set("detectors_speedup_vs_python", at_10k["stack"] / at_10k["python"])
@@ -120,6 +124,11 @@ def end_to_end(results: Results, plan: Plan) -> None:
         results.set("e2e_readings_per_s", measured["readings_per_s"])
 
 
+def end_to_end_half_load(results: Results, plan: Plan) -> None:
+    """The same run at half the target rate: where the latency stands when the backlog is not growing."""
+    results.set("e2e_half_load", e2e.measure(plan.e2e_rate / 2, plan.e2e_seconds))
+
+
 def influxd_ceiling(results: Results, plan: Plan) -> None:
     results.set("influxd_alone_points_per_s", e2e.influxd_alone(plan.influxd_sensors, 5))
 
@@ -146,6 +155,8 @@ def main(
     stage(results, ["lineprotocol_speedup_vs_influxdb_client"], "line protocol", lambda: line_protocol(results, plan))
     stage(results, ["e2e_readings_per_s", "alarm_latency_p50_ms", "alarm_latency_p99_ms"], "end to end",
           lambda: end_to_end(results, plan))  # fmt: skip
+    if not quick:
+        stage(results, ["e2e_half_load"], "end to end at half load", lambda: end_to_end_half_load(results, plan))
     stage(results, ["influxd_alone_points_per_s"], "influxd alone", lambda: influxd_ceiling(results, plan))
     stage(results, ["modbus_requests_per_s"], "modbus", lambda: modbus_polling(results, plan))
     results.print(console)

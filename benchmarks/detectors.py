@@ -32,21 +32,24 @@ def build_stack(fleet: Fleet):
     return build(fleet.registry, fleet.config, AlarmLifecycle())
 
 
-def timed_stream(update: Callable, tick: Callable | None, fleet: Fleet, seconds: float, warmup: int) -> dict:
-    """Feed poll cycles until `seconds` have passed (at least 3 timed cycles); readings/s of the timed part."""
+def timed_stream(
+    update: Callable, tick: Callable | None, fleet: Fleet, seconds: float, warmup: int, per_batch: int = 1
+) -> dict:
+    """Feed poll cycles (`per_batch` per update) until `seconds` have passed (at least 3 timed updates);
+    readings/s of the timed part."""
     events = 0
     for cycle in range(warmup):
         events += len(update(fleet.batch(cycle)))
     cycle = warmup
     started = time.perf_counter()
     while True:
-        batch = fleet.batch(cycle)
+        batch = fleet.batch(cycle) if per_batch == 1 else fleet.cycles_batch(cycle, per_batch)
         events += len(update(batch))
+        cycle += per_batch
         if tick is not None:
-            events += len(tick(START_NS + cycle * POLL_INTERVAL_NS + POLL_INTERVAL_NS // 2))
-        cycle += 1
+            events += len(tick(START_NS + (cycle - 1) * POLL_INTERVAL_NS + POLL_INTERVAL_NS // 2))
         elapsed = time.perf_counter() - started
-        if elapsed >= seconds and cycle - warmup >= 3:
+        if elapsed >= seconds and cycle - warmup >= 3 * per_batch:
             break
     timed = cycle - warmup
     return {
@@ -58,10 +61,10 @@ def timed_stream(update: Callable, tick: Callable | None, fleet: Fleet, seconds:
     }
 
 
-def stack_worker(sensors: int, seconds: float) -> dict:
+def stack_worker(sensors: int, seconds: float, per_batch: int = 1) -> dict:
     fleet = build_fleet(sensors)
     stack = build_stack(fleet)
-    return timed_stream(stack.update, stack.tick, fleet, seconds, warmup=2)
+    return timed_stream(stack.update, stack.tick, fleet, seconds, warmup=2, per_batch=per_batch)
 
 
 def python_worker(sensors: int, seconds: float) -> dict:

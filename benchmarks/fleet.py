@@ -60,6 +60,11 @@ class Fleet:
         time_ns = np.full(n, START_NS + cycle * POLL_INTERVAL_NS, dtype=np.int64)
         return ReadingBatch(self._slots, time_ns, values, self._good)
 
+    def cycles_batch(self, first: int, count: int) -> ReadingBatch:
+        """`count` consecutive poll cycles in one batch (a time-major grid), as a pipeline that fell behind
+        or a gateway that buffers would hand over."""
+        return ReadingBatch.concat([self.batch(first + k) for k in range(count)])
+
     def __post_init__(self) -> None:
         self._slots = np.arange(self.sensors, dtype=np.int32)
         self._good = np.full(self.sensors, Quality.GOOD, dtype=np.uint8)

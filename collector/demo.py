@@ -24,9 +24,11 @@ from collector.config.schema import ModbusDevice
 from collector.localservices import free_port, local_influxd, local_mosquitto
 from collector.mqtt.embedded_broker import embedded_broker
 from collector.runtime import RunOptions, build_runtime, serve
+from hazwatch.quality import Quality
 from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
 from simulators.mqtt_publisher import MqttSitePublisher
+from simulators.overlay import QualityOverlay, ScriptedState
 from simulators.plant import PlantModel
 
 log = logging.getLogger("hazwatch.demo")
@@ -35,6 +37,15 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEMO_CONFIGS = (EXAMPLES / "coal-mine.yaml", EXAMPLES / "chemical-plant.yaml")
 METHANE_EVENT_AT_S = 10.0
 PUBLISH_INTERVAL_S = 1.0
+DEMO_STATES = [
+    # A catalytic-bead test: 50 %LEL test gas, flagged, for half a minute: recorded, never a process alarm.
+    ScriptedState("TF2-LEL-3", 15.0, 45.0, Quality.CALIBRATION, 50.0),
+    # A return temperature head fails: the substation sends its 'invalid' sentinel from then on.
+    ScriptedState("LW-TEMP-T2", 20.0, float("inf"), Quality.FAULT),
+]
+OUTAGE_DEVICE = "ss-chamber1"
+OUTAGE_S = (30.0, 45.0)
+"""The chamber's monitor drops off the network for 15 s: its sensors go offline, never to zero."""
 
 
 @dataclass
@@ -109,6 +120,13 @@ def _demo_webhook_secret(env_name: str) -> str | None:
     return os.environ[env_name]
 
 
+async def _device_outage(servers: MineModbusServers) -> None:
+    await asyncio.sleep(OUTAGE_S[0])
+    await servers.stop_device(OUTAGE_DEVICE)
+    await asyncio.sleep(OUTAGE_S[1] - OUTAGE_S[0])
+    await servers.start_device(OUTAGE_DEVICE)
+
+
 async def run_demo(options: DemoOptions) -> int:
     config = with_free_modbus_ports(load_configs(list(options.configs)))
     # The examples' subscribers point at receivers that do not exist here: the demo notifies only --webhook-url.
@@ -123,12 +141,19 @@ async def run_demo(options: DemoOptions) -> int:
     async with _broker(options.mqtt_url) as (mqtt_url, protocol, broker_text):
         with _storage(options.influx_url, workdir) as (influx_url, lp_file, storage_text):
             servers = [
-                MineModbusServers(site, MineModel(site, seed=options.seed, methane_event_at_s=METHANE_EVENT_AT_S))
+                MineModbusServers(
+                    site,
+                    QualityOverlay(
+                        MineModel(site, seed=options.seed, methane_event_at_s=METHANE_EVENT_AT_S), DEMO_STATES
+                    ),
+                )
                 for site in config.sites
                 if any(isinstance(d, ModbusDevice) for d in site.devices)
             ]
             publishers = [
-                MqttSitePublisher(site, PlantModel(site, seed=options.seed), mqtt_url, protocol)
+                MqttSitePublisher(
+                    site, QualityOverlay(PlantModel(site, seed=options.seed), DEMO_STATES), mqtt_url, protocol
+                )
                 for site in config.sites
                 if any(d.protocol == "mqtt" for d in site.devices)
             ]
@@ -151,6 +176,9 @@ async def run_demo(options: DemoOptions) -> int:
             for publisher in publishers:
                 publisher.connect()
             tasks = [asyncio.create_task(p.run(PUBLISH_INTERVAL_S)) for p in publishers]
+            tasks += [
+                asyncio.create_task(_device_outage(server)) for server in servers if OUTAGE_DEVICE in server.endpoints
+            ]
             stop = asyncio.Event()
             if options.duration is not None:
                 asyncio.get_running_loop().call_later(options.duration, stop.set)

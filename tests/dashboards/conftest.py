@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from grafana_macros import EXAMPLE_CONFIGS, EXAMPLES
 from schema_fixture import FixtureFacts, fill_schema_fixture
 
 from collector.config import HazwatchConfig, load_config
 from collector.localservices import LocalInfluxd, local_influxd
 from dashboards.build import build_dashboards
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-EXAMPLE_CONFIGS = ("coal-mine.yaml", "chemical-plant.yaml")
-
-TIME_FILTER = "time >= now() - 3h"
-INTERVAL = "1m"
-
-
-def expand(query: str, variables: dict[str, str]) -> str:
-    """What Grafana sends for a raw InfluxQL query: its macros and template variables substituted."""
-    expanded = (
-        query.replace("$timeFilter", TIME_FILTER)
-        .replace("$__timeFilter", TIME_FILTER)
-        .replace("$__interval_ms", "60000")
-        .replace("$__interval", INTERVAL)
-    )
-    for name, value in variables.items():
-        expanded = re.sub(rf"\${name}\b", lambda _, v=value: v, expanded)
-    assert not re.search(r"\$[A-Za-z_]", expanded), f"unexpanded macro in {expanded}"
-    return expanded
 
 
 @pytest.fixture(scope="session")

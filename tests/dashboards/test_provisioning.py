@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import yaml
-from conftest import EXAMPLE_CONFIGS, EXAMPLES
+from grafana_macros import EXAMPLE_CONFIGS, EXAMPLES
 from typer.testing import CliRunner
 
 from collector.cli import app

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLE_CONFIGS, EXAMPLES
 from grafana_api_server import GrafanaApiServer
+from grafana_macros import EXAMPLE_CONFIGS, EXAMPLES
 from typer.testing import CliRunner
 
 from collector.cli import app

@@ -1,0 +1,109 @@
+"""Session fixtures shared across packages: one real demo run that several specifications read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from collector.localservices import LocalInfluxd, free_port, local_influxd
+from collector.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+DEMO_SECONDS = 60
+DEMO_SECRET = "demo-test-secret"
+
+
+@dataclass
+class WebhookDelivery:
+    received_ns: int
+    payload: dict
+    signature_valid: bool
+
+
+@dataclass
+class ThreadedReceiver:
+    """A real HTTP receiver on a free port, answering 204 and recording every delivery."""
+
+    secret: bytes
+    port: int = field(default_factory=free_port)
+    deliveries: list[WebhookDelivery] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hazwatch"
+
+    def serve(self) -> ThreadingHTTPServer:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received = time.time_ns()
+                valid = verify(
+                    receiver.secret,
+                    self.headers.get(TIMESTAMP_HEADER, ""),
+                    self.headers.get(SIGNATURE_HEADER, ""),
+                    body,
+                )
+                receiver.deliveries.append(WebhookDelivery(received, json.loads(body), valid))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+
+@dataclass
+class DemoRun:
+    influxd: LocalInfluxd
+    receiver: ThreadedReceiver
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def demo_run() -> Iterator[DemoRun]:
+    """`hazwatch demo --duration 60 --influx-url URL --webhook-url URL`, as a user would run it."""
+    receiver = ThreadedReceiver(DEMO_SECRET.encode())
+    server = receiver.serve()
+    with local_influxd() as influxd:
+        env = {**os.environ, "HAZWATCH_WEBHOOK_SECRET": DEMO_SECRET}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "collector",
+                "demo",
+                "--duration",
+                str(DEMO_SECONDS),
+                "--influx-url",
+                influxd.url,
+                "--webhook-url",
+                receiver.url,
+                "--no-view",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=DEMO_SECONDS + 90,
+            env=env,
+            cwd=Path(__file__).parents[1],
+            check=False,
+        )
+        try:
+            yield DemoRun(influxd, receiver, result.returncode, result.stdout, result.stderr)
+        finally:
+            server.shutdown()
