@@ -130,6 +130,7 @@ def health_params(registry: SensorRegistry, config: HazwatchConfig) -> HealthPar
         spike_jump=np.array([spike(s) for s in sensors]),
         spike_hold_s=np.full(len(sensors), SPIKE_HOLD_S),
         offline_after_s=np.array([offline_after_s(s) for s in sensors]),
+        long_offline_after_s=np.array([s.detect.long_offline_after_s for s in sensors]),
         device=device_of,
         device_names=[f"{site}/{device}" for site, device in devices],
         airflow_paths=paths,

@@ -57,6 +57,8 @@ class HealthParams:
     zero_band: np.ndarray | None = None
     """A reading within this of 0 counts as 'reads zero' for the tampering check."""
     path_names: Sequence[str] = field(default_factory=tuple)
+    long_offline_after_s: np.ndarray | None = None
+    """Silent this long escalates offline to level 2 ('long offline', what a safety bureau is sent)."""
 
 
 _PRIORITY = {
@@ -88,6 +90,8 @@ class HealthDetector(Rule):
         self.spike_on = np.isfinite(p.spike_jump) & (p.spike_jump > 0)
         self.spike_hold_ns = (p.spike_hold_s * 1e9).astype(np.int64)
         self.offline_ns = np.where(np.isfinite(p.offline_after_s), p.offline_after_s * 1e9, 0).astype(np.int64)
+        long_s = p.long_offline_after_s if p.long_offline_after_s is not None else np.full(n, np.inf)
+        self.long_offline_ns = np.where(np.isfinite(long_s), long_s * 1e9, np.iinfo(np.int64).max).astype(np.int64)
         self.level = {rule: np.zeros(n, dtype=np.int8) for rule in _PRIORITY}
         self.last_change = np.full(n, NEVER, dtype=np.int64)
         self.last_spike = np.full(n, NEVER, dtype=np.int64)
@@ -285,17 +289,21 @@ class HealthDetector(Rule):
         if self.started_ns is None:
             self.started_ns = now_ns
         alive_at = np.where(self.last_alive == NEVER, self.started_ns, self.last_alive)
-        silent = (self.offline_ns > 0) & (now_ns - alive_at > self.offline_ns)
+        silent_ns = now_ns - alive_at
+        silent = (self.offline_ns > 0) & (silent_ns > self.offline_ns)
+        silent_level = silent.astype(np.int8) + (silent & (silent_ns > self.long_offline_ns))
         changes = []
-        device_silent = np.zeros(self.n_devices, dtype=bool)
+        device_level = np.zeros(self.n_devices, dtype=np.int8)
         if self.n_devices:
             has = self.p.device >= 0
             quiet = np.bincount(self.p.device[has & silent], minlength=self.n_devices)
-            device_silent = (quiet == self.device_size) & (self.device_size > 0)
-            for d in np.flatnonzero(device_silent.astype(np.int8) != self.device_level).tolist():
-                changes.append(self._device_change(d, int(device_silent[d]), now_ns))
-        covered = (self.p.device >= 0) & device_silent[np.maximum(self.p.device, 0)]
-        level = (silent & ~covered).astype(np.int8)
+            long_quiet = np.bincount(self.p.device[has & (silent_level == 2)], minlength=self.n_devices)
+            all_quiet = (quiet == self.device_size) & (self.device_size > 0)
+            device_level = all_quiet.astype(np.int8) + (all_quiet & (long_quiet == self.device_size))
+            for d in np.flatnonzero(device_level != self.device_level).tolist():
+                changes.append(self._device_change(d, int(device_level[d]), now_ns))
+        covered = (self.p.device >= 0) & (device_level[np.maximum(self.p.device, 0)] > 0)
+        level = np.where(covered, 0, silent_level).astype(np.int8)
         for slot in np.flatnonzero(level != self.level[OFFLINE]).tolist():
             changes.append(self._change(OFFLINE, slot, int(level[slot]), now_ns, (slot,)))
         return changes
@@ -330,7 +338,9 @@ class HealthDetector(Rule):
             rule=rule,
             category="health",
             level=level,
-            level_name=rule.split(".")[1] if level else "normal",
+            level_name=("long_offline" if rule == OFFLINE and level == 2 else rule.split(".")[1])
+            if level
+            else "normal",
             priority=_PRIORITY[rule],
             value=value,
             limit=limit,
@@ -345,13 +355,17 @@ class HealthDetector(Rule):
         slot = int(self.device_first[device])
         name = self.p.device_names[device]
         members = tuple(int(s) for s in self.device_members[device])
-        message = f"device {name} silent: all {len(members)} sensors" if level else f"device {name} reporting again"
+        message = (
+            f"device {name} silent: all {len(members)} sensors{' (long offline)' if level == 2 else ''}"
+            if level
+            else f"device {name} reporting again"
+        )
         return ConditionChange(
             slot=slot,
             rule=DEVICE_OFFLINE,
             category="health",
             level=level,
-            level_name="device_offline" if level else "normal",
+            level_name=("device_offline", "device_long_offline")[level - 1] if level else "normal",
             priority=_PRIORITY[DEVICE_OFFLINE],
             value=float("nan"),
             limit=float(self.offline_ns[slot] / 1e9),
@@ -378,7 +392,7 @@ class HealthDetector(Rule):
         if not level:
             return f"{label}: {rule.split('.')[1]} cleared"
         text = {
-            OFFLINE: f"{label} silent for more than {limit:g} s (offline)",
+            OFFLINE: f"{label} silent for more than {limit:g} s ({'long offline' if level == 2 else 'offline'})",
             FAULT: f"{label} reports a sensor fault",
             CALIBRATION: f"{label} in calibration: readings recorded, not alarmed",
             RANGE: f"{label} reads {value:.4g} {unit}, below its physical range (fault)",

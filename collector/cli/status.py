@@ -14,6 +14,7 @@ from typing import Annotated
 
 import httpx
 import typer
+from rich.console import Console
 
 from collector.cli.app import EXIT_RUNTIME, app, console, err_console, load_or_exit
 from collector.config import SensorRegistry
@@ -61,6 +62,9 @@ def status(
     database: Annotated[str, typer.Option(help="InfluxDB database")] = "hazwatch",
     every: Annotated[float, typer.Option(help="seconds between refreshes")] = 2.0,
     once: Annotated[bool, typer.Option("--once", help="print one snapshot and exit")] = False,
+    save_svg: Annotated[
+        Path | None, typer.Option("--save-svg", help="with --once: also save the snapshot as an SVG picture")
+    ] = None,
 ) -> None:
     """Live terminal view of every sensor (value, level colour, trend, health) and the active alarms."""
     snapshot = InfluxSnapshot(influx_url, database)
@@ -75,7 +79,13 @@ def status(
         err_console.print(f"[bold red]cannot read InfluxDB[/] at {influx_url}: {exc}")
         raise typer.Exit(EXIT_RUNTIME) from None
     if once:
-        console.print(view.render())
+        if save_svg is None:
+            console.print(view.render())
+            return
+        recorder = Console(record=True, width=max(console.width, 200), force_terminal=True)
+        recorder.print(view.render())
+        recorder.save_svg(str(save_svg), title="hazwatch status")
+        console.print(f"saved {save_svg}")
         return
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_watch(view, snapshot, slot_of, every))

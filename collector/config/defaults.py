@@ -74,6 +74,15 @@ AIR_VELOCITY_BY_AREA: dict[AreaKind, tuple[float, float]] = {
 }
 
 
+GAS_DEADBAND = 0.05
+"""Gas alarms clear 5 % below their limit: about the detectors' own accuracy (±5 % of reading), so sensor
+noise around a limit cannot chatter (ISA-18.2 deadband practice; tunable per sensor)."""
+
+
+def _gas(level: int, name: str, value: float, **extra: object) -> LimitLevel:
+    return LimitLevel(level=level, name=name, value=value, reset=round(value * (1 - GAS_DEADBAND), 4), **extra)
+
+
 def _high(*levels: LimitLevel) -> Limits:
     return Limits(high=list(levels))
 
@@ -116,12 +125,12 @@ def default_limits(site: SiteType, area: AreaKind, kind: SensorKind, location: L
 
 def _mine_limits(area: AreaKind, kind: SensorKind, location: Location | None) -> Limits:
     if kind in MINE_TOXIC_PPM:
-        return _high(LimitLevel(level=1, name="alarm", value=MINE_TOXIC_PPM[kind], priority="high"))
+        return _high(_gas(1, "alarm", MINE_TOXIC_PPM[kind], priority="high"))
     if kind is SensorKind.O2:
         return Limits(low=[LimitLevel(level=1, name="low_oxygen", value=18.5, reset=19.0, priority="high")])
     if kind is SensorKind.CO2:
         returnish = area in (AreaKind.DISTRICT_RETURN, AreaKind.MAIN_RETURN) or location is Location.T2
-        return _high(LimitLevel(level=1, name="alarm", value=1.5 if returnish else 0.5, priority="medium"))
+        return _high(_gas(1, "alarm", 1.5 if returnish else 0.5, priority="medium"))
     if kind is SensorKind.TEMPERATURE:
         if area is AreaKind.CHAMBER:
             return _high(
@@ -162,14 +171,14 @@ def _mine_limits(area: AreaKind, kind: SensorKind, location: Location | None) ->
 def _plant_limits(kind: SensorKind) -> Limits:
     if kind is SensorKind.LEL:
         return _high(
-            LimitLevel(level=1, name="level1", value=25.0, priority="high"),
-            LimitLevel(level=2, name="level2", value=50.0, priority="critical", action="evacuate"),
+            _gas(1, "level1", 25.0, priority="high"),
+            _gas(2, "level2", 50.0, priority="critical", action="evacuate"),
         )
     if kind in PLANT_TOXIC_PPM:
         first, second = PLANT_TOXIC_PPM[kind]
         return _high(
-            LimitLevel(level=1, name="level1", value=first, priority="high"),
-            LimitLevel(level=2, name="level2", value=second, priority="critical", action="evacuate"),
+            _gas(1, "level1", first, priority="high"),
+            _gas(2, "level2", second, priority="critical", action="evacuate"),
         )
     if kind is SensorKind.O2:
         return Limits(

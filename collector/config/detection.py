@@ -43,6 +43,9 @@ class DetectionSettings(StrictModel):
     drift: Drift | None = None
     stuck_after_s: float | None = Field(default=None, gt=0, description="flat-line this long is a stuck sensor")
     offline_after_intervals: float = Field(default=3.0, gt=0, description="dead-man: missed poll intervals")
+    long_offline_after_s: float = Field(
+        default=300.0, gt=0, description="silent this long escalates offline to level 2 (long offline)"
+    )
     spikes: bool | None = None
     exposure: bool | None = Field(default=None, description="rolling TWA/STEL; on by default for toxic gases")
     spike_jump_fraction: float | None = Field(

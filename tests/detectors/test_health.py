@@ -74,6 +74,19 @@ def test_a_silent_device_is_one_alarm_not_one_per_sensor(mine) -> None:
     assert all(e.transition is Transition.RAISE for e in devices)
 
 
+def test_a_device_silent_for_five_minutes_escalates_to_long_offline(mine) -> None:
+    """The safety bureau subscribes to level 2: a long outage reaches it, a short one does not."""
+    mine.stack.tick(T0)
+    mine.cycle(0, {})
+    short = mine.stack.tick(T0 + 60 * SECOND)
+    assert {e.level for e in of_rule(short, health.DEVICE_OFFLINE)} == {1}
+    long = mine.stack.tick(T0 + 301 * SECOND)
+    escalated = of_rule(long, health.DEVICE_OFFLINE)
+    assert len(escalated) == len(mine.config.sites[0].devices)
+    assert all(e.transition is Transition.ESCALATE and e.level == 2 for e in escalated)
+    assert all(e.level_name == "device_long_offline" for e in escalated)
+
+
 def test_offline_suppresses_the_process_alarm_but_not_a_latched_power_cut(mine) -> None:
     mine.stack.tick(T0)
     events = mine.cycle(0, {"LW-CO-T2": 40.0, "LW-CH4-T1": 1.7})

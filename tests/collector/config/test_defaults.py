@@ -48,3 +48,10 @@ def test_working_face_temperature_limits_do_not_apply_to_a_belt_drive() -> None:
     assert [lv.value for lv in face.high] == [26.0, 30.0]
     belt = default_limits(SiteType.COAL_MINE, AreaKind.BELT_ROADWAY, SensorKind.TEMPERATURE, None)
     assert not belt.high and not belt.low
+
+
+def test_gas_alarms_other_than_methane_clear_5_percent_below_their_limit() -> None:
+    (co,) = default_limits(SiteType.COAL_MINE, AreaKind.LONGWALL, SensorKind.CO, Location.T0).high
+    assert (co.value, co.reset_value) == (24.0, 22.8)
+    first, second = default_limits(SiteType.CHEMICAL_PLANT, AreaKind.PROCESS_UNIT, SensorKind.LEL, None).high
+    assert (first.reset_value, second.reset_value) == (23.75, 47.5)
