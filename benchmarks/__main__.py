@@ -38,12 +38,13 @@ class Plan:
     modbus_sites: int
     modbus_seconds: float
     profile_seconds: float
+    repeats: int
 
 
-QUICK = Plan((1_000, 10_000), 1.0, (1_000, 10_000), 1.0, (10_000,), 20_000, 0.5, 40_000, 3.0, 10_000, 2, 2.0, 1.0)
+QUICK = Plan((1_000, 10_000), 1.0, (1_000, 10_000), 1.0, (10_000,), 20_000, 0.5, 40_000, 3.0, 10_000, 2, 2.0, 1.0, 1)
 FULL = Plan(
     (1_000, 10_000, 100_000, 600_000), 5.0, (1_000, 10_000), 4.0, (100_000, 600_000),
-    200_000, 3.0, 200_000, 20.0, 100_000, 8, 10.0, 5.0,
+    200_000, 3.0, 200_000, 20.0, 100_000, 8, 10.0, 5.0, 3,
 )  # fmt: skip
 
 
@@ -57,23 +58,28 @@ def stage(results: Results, keys: list[str], name: str, body: Callable[[], None]
         results.missing(keys, f"not measured: {name} failed: {exc}")
 
 
+def best_of(repeats: int, task: str, **kwargs: object) -> dict:
+    """The fastest of `repeats` runs: other work on a shared 2-core box only ever slows a run down."""
+    runs = [run_worker(task, 900, **kwargs) for _ in range(repeats)]
+    for measured in runs:
+        if "error" in measured:
+            raise RuntimeError(measured["error"])
+    return max(runs, key=lambda measured: measured["readings_per_s"])
+
+
 def detectors(results: Results, plan: Plan) -> None:
     by_size: dict[str, dict] = {}
     for n in plan.stack_sizes:
-        measured = run_worker("stack", 900, sensors=n, seconds=plan.stack_seconds)
-        if "error" in measured:
-            raise RuntimeError(measured["error"])
+        repeats = plan.repeats if n in plan.baseline_sizes else 1
+        measured = best_of(repeats, "stack", sensors=n, seconds=plan.stack_seconds)
         by_size[str(n)] = {"stack": measured["readings_per_s"], "sensors": measured["sensors"]}
     for n in plan.baseline_sizes:
         for name in ("python", "river"):
-            measured = run_worker(name, 900, sensors=n, seconds=plan.baseline_seconds)
-            if "error" in measured:
-                raise RuntimeError(measured["error"])
+            measured = best_of(plan.repeats, name, sensors=n, seconds=plan.baseline_seconds)
             by_size.setdefault(str(n), {})[name] = measured["readings_per_s"]
-    batched = run_worker("stack", 900, sensors=10_000, seconds=plan.stack_seconds, per_batch=10)
-    if "error" in batched:
-        raise RuntimeError(batched["error"])
+    batched = best_of(plan.repeats, "stack", sensors=10_000, seconds=plan.stack_seconds, per_batch=10)
     results.set("detectors_readings_per_s_10_cycles_per_batch", batched["readings_per_s"])
+    results.set("detectors_repeats", plan.repeats)
     at_10k = by_size["10000"]
     results.set("detectors_readings_per_s", at_10k["stack"])
     results.set("detectors_speedup_vs_python", at_10k["stack"] / at_10k["python"])

@@ -23,11 +23,12 @@ from collector.config.detection import (
     SPIKE_HOLD_S,
     SPIKE_JUMP_FRACTION,
     STUCK_AFTER_S,
+    MultivariateGroup,
     RunawayGroup,
     VentilationGroup,
     VoteGroup,
 )
-from collector.config.kinds import GAS_KINDS
+from collector.config.kinds import GAS_KINDS, SensorKind
 from collector.config.limits import LimitLevel
 from collector.config.registry import SensorInfo, SensorRegistry
 from collector.config.schema import HazwatchConfig
@@ -35,6 +36,7 @@ from collector.logs import RateLimitedLog
 from detectors.exposure import ExposureDetector, ExposureParams
 from detectors.health import HealthDetector, HealthParams
 from detectors.multisensor import MultiParams, MultiSensorDetector, RunawaySpec, VentilationSpec, VoteSpec
+from detectors.multivariate_rule import MultivariateRule, MultivariateSpec
 from detectors.stack import DetectorStack, Lifecycle
 from detectors.threshold import LevelSpec, LevelTable, ThresholdDetector
 from detectors.trend import TrendDetector, TrendParams
@@ -258,6 +260,42 @@ def multi_params(registry: SensorRegistry, config: HazwatchConfig) -> MultiParam
     return MultiParams(ventilation=ventilation, runaway=runaway, vote=vote)
 
 
+def held_after_s(info: SensorInfo) -> float:
+    """A unit-model member counts as held once the health rule would call it offline (3 polls if that is off)."""
+    after = offline_after_s(info)
+    return after if math.isfinite(after) else 3 * info.poll_interval
+
+
+def multivariate_specs(registry: SensorRegistry, config: HazwatchConfig) -> list[MultivariateSpec]:
+    """Temperatures enter as rates: a unit warms for minutes after start-up, so its temperature level soon
+    leaves any calibration window while its rate stays comparable (docs/evaluation.md)."""
+    specs: list[MultivariateSpec] = []
+    labels = labels_of(registry)
+    for site in config.sites:
+        for group in site.groups:
+            if not isinstance(group, MultivariateGroup):
+                continue
+            members = []
+            for ref in group.sensors:
+                found = registry.slot(site.id, ref)
+                if found is None:
+                    raise ValueError(f"group refers to unknown sensor {site.id}/{ref}")
+                members.append(found)
+            specs.append(
+                MultivariateSpec(
+                    name=group.name,
+                    members=tuple(members),
+                    fit_samples=group.fit_samples,
+                    rate_channels=tuple(
+                        i for i, slot in enumerate(members) if registry.sensors[slot].kind is SensorKind.TEMPERATURE
+                    ),
+                    labels=tuple(labels[slot] for slot in members),
+                    stale_after_s=max(held_after_s(registry.sensors[slot]) for slot in members),
+                )
+            )
+    return specs
+
+
 def count_skipped(reason: str, rows: int) -> None:
     metrics.DETECTOR_ROWS_SKIPPED.labels(reason).inc(rows)
     log.warning(f"skipped:{reason}", "%d readings kept out of detection: %s", rows, reason)
@@ -272,5 +310,6 @@ def build_detector_stack(registry: SensorRegistry, config: HazwatchConfig, lifec
         ExposureDetector(exposure_params(registry), labels, units),
         TrendDetector(trend_params(registry), labels, units),
         MultiSensorDetector(len(registry), multi_params(registry, config)),
+        MultivariateRule(len(registry), multivariate_specs(registry, config)),
     ]
     return DetectorStack(len(registry), rules, lifecycle, on_bad_input=count_skipped)

@@ -154,8 +154,13 @@ class StatusView:
         silent = not seen or now_ns - self.time_ns[slot] > self.offline_after_ns[slot]
         value = float(self.value[slot])
         current = seen and not silent and quality != Quality.OFFLINE and math.isfinite(value)
-        alarm_level = max((e.level for (s, _), e in self.active.items() if s == slot), default=0)
-        level = max(alarm_level, limit_level(sensor.limits, value) if current else 0)
+        # The level column is the process level: health alarms show in the health column, and a flagged reading
+        # (calibration gas, pseudo data) is never an over-limit.
+        alarm_level = max(
+            (e.level for (s, _), e in self.active.items() if s == slot and e.category == "process"), default=0
+        )
+        judged = current and quality == Quality.GOOD
+        level = max(alarm_level, limit_level(sensor.limits, value) if judged else 0)
         if silent:
             health = Text("no data" if not seen else f"offline {(now_ns - self.time_ns[slot]) / NS:.0f} s")
             health.stylize(HEALTH_STYLES[Quality.OFFLINE])

@@ -6,9 +6,9 @@ figures DOMAIN.md marks (u) and engineering choices made here are overridable pe
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from collector.config.kinds import BINARY_KINDS, GAS_KINDS, TOXIC_KINDS, SensorKind
 from collector.config.limits import StrictModel
@@ -97,6 +97,14 @@ class MultivariateGroup(StrictModel):
     name: str
     sensors: list[str] = Field(min_length=2)
     fit_samples: int = Field(default=400, ge=20)
+
+    @model_validator(mode="after")
+    def _enough_rows_to_calibrate(self) -> Self:
+        """The unit model skips 20 warm-up rows and needs two rows per sensor (detectors/multivariate.py)."""
+        least = 20 + 2 * len(self.sensors)
+        if self.fit_samples < least:
+            raise ValueError(f"fit_samples must be at least {least} for {len(self.sensors)} sensors")
+        return self
 
 
 SensorGroup = Annotated[VentilationGroup | RunawayGroup | VoteGroup | MultivariateGroup, Field(discriminator="type")]

@@ -34,7 +34,7 @@ def test_samples_carry_heartbeat_rates_backlogs_and_device_state_into_influxdb()
         assert response.status_code == 204, response.text
         (instance,) = influxd.query(f"SELECT * FROM {MEASUREMENT} WHERE \"device\" = '' ORDER BY time DESC LIMIT 1")
         row = dict(zip(instance["columns"], instance["values"][0], strict=True))
-        devices = influxd.query(f'SELECT last("online") FROM {MEASUREMENT} GROUP BY "device"')
+        devices = influxd.query(f'SELECT last("online") FROM {MEASUREMENT} WHERE "site" = \'site-h\' GROUP BY "device"')
     assert row["heartbeat"] == 1 and row["instance"] == "host-a"
     assert row["readings_ingested_rate"] >= 50.0, "500 readings in 10 s"
     assert row["influx_spool_points"] == 1234

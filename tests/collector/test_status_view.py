@@ -164,3 +164,10 @@ def test_status_command_shows_a_running_systems_influxdb(with_config):
     assert "L2" in _row(result.output, "LW-CH4-T1"), "the active power-cut alarm colours the sensor"
     assert "fault" in _row(result.output, "LW-CO-T0") and "—" in _row(result.output, "LW-CO-T0")
     assert "face CH4 cut" in result.output
+
+
+def test_calibration_gas_is_shown_as_calibration_not_as_an_over_limit(registry) -> None:
+    view = StatusView(registry.sensors, clock=lambda: NOW)
+    slot = registry.slot("hengda-chem", "TF2-LEL-3")
+    view.submit(ReadingBatch.from_columns([slot], NOW, [50.0], Quality.CALIBRATION))
+    assert _row(_text(view), "TF2-LEL-3") == "50 | %LEL | → | normal | calibration"
