@@ -38,10 +38,17 @@ class Frame:
     quality: np.ndarray
     all_good: bool
     """Every cell is a real GOOD reading with a number: rules may skip their masks."""
+    span: slice | None = None
+    """`slice(lo, hi)` when the columns are exactly slots lo..hi-1 in order (a full poll cycle, one site)."""
 
     @property
     def steps(self) -> int:
         return self.time.shape[0]
+
+    @property
+    def index(self) -> np.ndarray | slice:
+        """What indexes per-slot state for these columns: a slice (views, no gather) when the slots are a span."""
+        return self.span if self.span is not None else self.slots
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +64,15 @@ class Series:
     time: np.ndarray
     value: np.ndarray
     fresh: np.ndarray | None
+    span: slice | None = None
 
     @property
     def steps(self) -> int:
         return self.time.shape[0]
+
+    @property
+    def index(self) -> np.ndarray | slice:
+        return self.span if self.span is not None else self.slots
 
 
 def frames_of(batch: ReadingBatch) -> Iterator[Frame]:
@@ -75,9 +87,21 @@ def frames_of(batch: ReadingBatch) -> Iterator[Frame]:
     yield from _sorted_frames(batch)
 
 
-def _frame(slots: np.ndarray, time: np.ndarray, value: np.ndarray, quality: np.ndarray) -> Frame:
-    all_good = bool((quality == Quality.GOOD).all()) and not bool(np.isnan(value).any())
-    return Frame(slots, time, value, quality, all_good)
+def _frame(
+    slots: np.ndarray, time: np.ndarray, value: np.ndarray, quality: np.ndarray, span: slice | None = None
+) -> Frame:
+    all_good = not quality.any() and not bool(np.isnan(value).any())
+    return Frame(slots, time, value, quality, all_good, span)
+
+
+def span_of(slots: np.ndarray) -> slice | None:
+    """slice(lo, hi) when `slots` is exactly lo, lo+1, …, hi-1."""
+    lo, m = int(slots[0]), len(slots)
+    if int(slots[-1]) - lo != m - 1:
+        return None
+    if m > 2 and not (np.diff(slots) == 1).all():
+        return None
+    return slice(lo, lo + m)
 
 
 def _grid_frame(batch: ReadingBatch) -> Frame | None:
@@ -96,9 +120,10 @@ def _grid_frame(batch: ReadingBatch) -> Frame | None:
     if k > 1 and not ((slots2[1:] == slots2[0]).all() and (time2[1:] >= time2[:-1]).all()):
         return None
     columns = slots2[0]
-    if np.bincount(columns).max() > 1:
+    span = span_of(columns)
+    if span is None and np.bincount(columns).max() > 1:
         return None
-    return _frame(columns.astype(np.int64), time2, batch.value.reshape(k, m), batch.quality.reshape(k, m))
+    return _frame(columns.astype(np.int64), time2, batch.value.reshape(k, m), batch.quality.reshape(k, m), span)
 
 
 def _sorted_frames(batch: ReadingBatch) -> Iterator[Frame]:
@@ -147,7 +172,10 @@ def _padded(
     t[row, column_of_slot] = time[source]
     v[row, column_of_slot] = value[source]
     q[row, column_of_slot] = quality[source]
-    return _frame(slot[col_start], t, v, q)
+    columns_slots = slot[col_start]
+    contiguous = int(columns_slots[-1]) - int(columns_slots[0]) == len(columns_slots) - 1
+    span = slice(int(columns_slots[0]), int(columns_slots[-1]) + 1) if contiguous else None
+    return _frame(columns_slots, t, v, q, span)
 
 
 class GoodView:
@@ -158,18 +186,19 @@ class GoodView:
         self.time = np.full(n_slots, NEVER, dtype=np.int64)
 
     def series(self, frame: Frame) -> Series:
+        at = frame.index
         if frame.all_good:
-            self.value[frame.slots] = frame.value[-1]
-            self.time[frame.slots] = frame.time[-1]
-            return Series(frame.slots, frame.time, frame.value, None)
+            self.value[at] = frame.value[-1]
+            self.time[at] = frame.time[-1]
+            return Series(frame.slots, frame.time, frame.value, None, frame.span)
         good = (frame.quality == Quality.GOOD) & ~np.isnan(frame.value)
         rows = np.arange(frame.steps)[:, None]
         source = np.where(good, rows, -1)
         np.maximum.accumulate(source, axis=0, out=source)
         seen = source >= 0
         pick = np.maximum(source, 0)
-        value = np.where(seen, np.take_along_axis(frame.value, pick, axis=0), self.value[frame.slots])
-        time = np.where(seen, np.take_along_axis(frame.time, pick, axis=0), self.time[frame.slots])
-        self.value[frame.slots] = value[-1]
-        self.time[frame.slots] = time[-1]
-        return Series(frame.slots, time, value, good)
+        value = np.where(seen, np.take_along_axis(frame.value, pick, axis=0), self.value[at])
+        time = np.where(seen, np.take_along_axis(frame.time, pick, axis=0), self.time[at])
+        self.value[at] = value[-1]
+        self.time[at] = time[-1]
+        return Series(frame.slots, time, value, good, frame.span)

@@ -109,14 +109,15 @@ class DetectorStack:
 
     def _without_late(self, frame: Frame) -> Frame:
         """Cells older than the slot's newest processed reading become padding (columns are time-ordered)."""
-        newest = self._newest[frame.slots]
-        self._newest[frame.slots] = np.maximum(newest, frame.time[-1])
-        if (frame.time[0] >= newest).all():
+        at = frame.index
+        newest = self._newest[at]
+        late = None if (frame.time[0] >= newest).all() else frame.time < newest
+        self._newest[at] = np.maximum(newest, frame.time[-1])
+        if late is None:
             return frame
-        late = frame.time < newest
         self._report("late", int((late & (frame.quality != PAD)).sum()))
         quality = np.where(late, PAD, frame.quality).astype(np.uint8)
-        return Frame(frame.slots, frame.time, frame.value, quality, all_good=False)
+        return Frame(frame.slots, frame.time, frame.value, quality, all_good=False, span=frame.span)
 
     def _report(self, reason: str, rows: int) -> None:
         if rows and self.on_bad_input is not None:

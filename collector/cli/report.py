@@ -39,12 +39,21 @@ def report(
     start: Annotated[str, typer.Option("--from", help="start: ISO 8601 or now-6h")] = "now-6h",
     end: Annotated[str, typer.Option("--to", help="end: ISO 8601 or now")] = "now",
     database: Annotated[str, typer.Option(help="InfluxDB database")] = "hazwatch",
+    area: Annotated[list[str] | None, typer.Option("--area", help="only these areas (repeatable)")] = None,
+    sensor: Annotated[list[str] | None, typer.Option("--sensor", help="only these sensors (repeatable)")] = None,
 ) -> None:
     """Plots of every sensor's readings against its limit bands, with the alarm spans shaded."""
     if out.suffix.lower() not in (".html", ".png"):
         err_console.print(f"[bold red]--out[/] must end in .html or .png, not {out.suffix or 'nothing'}")
         raise typer.Exit(EXIT_BAD_CONFIG)
-    sensors = list(SensorRegistry.from_config(load_or_exit(configs)))
+    sensors = [
+        s
+        for s in SensorRegistry.from_config(load_or_exit(configs))
+        if (not area or s.area in area) and (not sensor or s.sensor in sensor)
+    ]
+    if not sensors:
+        err_console.print("[bold red]no sensor[/] of the configs matches --area / --sensor")
+        raise typer.Exit(EXIT_BAD_CONFIG)
     now_ns = time.time_ns()
     try:
         start_ns, end_ns = parse_time(start, now_ns), parse_time(end, now_ns)

@@ -1,10 +1,11 @@
-"""MqttSource: subscribe to a site's configured topics and emit decoded ReadingBatches.
+"""MqttSource: subscribe to every site's configured topics on one broker and emit decoded ReadingBatches.
 
-paho-mqtt runs its network loop in its own thread, with a persistent session (QoS 1 messages
-published while hazwatch was away are delivered when it returns) and reconnects with
-exponential backoff. Payloads are decoded in paho's thread; finished batches are handed to the
-asyncio loop with `call_soon_threadsafe`, coalesced while the loop is busy, so a burst of
-messages becomes one batch for the detectors.
+One connection and one paho thread serve all sites: a province has thousands, and a client thread
+per site starved the asyncio loop of the GIL. paho-mqtt runs its network loop in that thread, with a
+persistent session (QoS 1 messages published while hazwatch was away are delivered when it returns),
+and reconnects with exponential backoff. Payloads are decoded in paho's thread; finished batches are
+handed to the asyncio loop with `call_soon_threadsafe`, coalesced while the loop is busy, so a burst
+of messages becomes one batch for the detectors.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from collector import metrics
 from collector.config.registry import SensorRegistry
 from collector.config.schema import HazwatchConfig, MqttDevice, MqttSettings
 from collector.logs import RateLimitedLog
-from collector.mqtt.payloads import PayloadDecoder, Rejection, decoder_for
+from collector.mqtt.payloads import Rejection, decoder_for
+from collector.mqtt.routing import Route, RouteTable
 from collector.mqtt.topics import TopicBinding
 from collector.pipeline import Emit
 from hazwatch.batch import ReadingBatch
@@ -74,14 +76,12 @@ def parse_mqtt_url(url: str) -> BrokerAddress:
     )
 
 
-@dataclass(frozen=True)
-class Route:
-    binding: TopicBinding
-    decoder: PayloadDecoder
+SUBSCRIBE_CHUNK = 500
+"""Filters per SUBSCRIBE packet: a province's thousands of site topics stay under brokers' packet limits."""
 
 
 class MqttSource:
-    """One broker connection carrying the topics of one site's MQTT devices."""
+    """One broker connection carrying the topics of every site's MQTT devices."""
 
     def __init__(
         self,
@@ -98,7 +98,7 @@ class MqttSource:
         self.name = name
         self.address = address
         self.client_id = client_id
-        self.routes = list(routes)
+        self.routes = RouteTable(routes)
         self.protocol = protocol
         self.session_expiry = session_expiry
         self.reconnect_min_delay = reconnect_min_delay
@@ -111,12 +111,15 @@ class MqttSource:
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._emit: Emit | None = None
+        self._unacknowledged: dict[int, list[str]] = {}
+        """SUBSCRIBE packet id -> its filters until the broker answers; connected once none is left (paho's thread)."""
+        self._refused = False
 
     @property
     def subscriptions(self) -> list[tuple[str, int]]:
         """Distinct filters with the highest QoS any device asks for on them."""
         qos: dict[str, int] = {}
-        for route in self.routes:
+        for route in self.routes.routes:
             qos[route.binding.subscription] = max(qos.get(route.binding.subscription, 0), route.binding.qos)
         return sorted(qos.items())
 
@@ -186,7 +189,13 @@ class MqttSource:
             self.protocol,
             flags.session_present,
         )
-        client.subscribe(self.subscriptions)
+        subscriptions = self.subscriptions
+        self._unacknowledged.clear()
+        self._refused = False
+        for start in range(0, len(subscriptions), SUBSCRIBE_CHUNK):
+            chunk = subscriptions[start : start + SUBSCRIBE_CHUNK]
+            _, mid = client.subscribe(chunk)
+            self._unacknowledged[mid] = [topic for topic, _ in chunk]
 
     def _on_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _properties: Any) -> None:
         metrics.MQTT_CONNECTED.labels(self.name).set(0)
@@ -195,43 +204,45 @@ class MqttSource:
                 "disconnected", "source=%s lost %s (%s); reconnecting with backoff", self.name, self.address, reason
             )
 
-    def _on_subscribe(self, _client: Any, _userdata: Any, _mid: int, reasons: list[Any], _properties: Any) -> None:
-        pairs = zip(self.subscriptions, reasons, strict=False)
-        refused = [(topic, reason) for (topic, _), reason in pairs if reason.is_failure]
+    def _on_subscribe(self, _client: Any, _userdata: Any, mid: int, reasons: list[Any], _properties: Any) -> None:
+        topics = self._unacknowledged.pop(mid, [])
+        refused = [(topic, reason) for topic, reason in zip(topics, reasons, strict=False) if reason.is_failure]
+        self._refused = self._refused or bool(refused)
         for topic, reason in refused:
             self._connection_log.error(
                 f"subscribe:{topic}", "source=%s broker refused subscription %s: %s", self.name, topic, reason
             )
-        metrics.MQTT_CONNECTED.labels(self.name).set(0 if refused else 1)
+        if not self._unacknowledged:
+            metrics.MQTT_CONNECTED.labels(self.name).set(0 if self._refused else 1)
 
     def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
         """Runs in paho's thread: decode here so the asyncio loop only receives finished batches."""
         received_ns = time.time_ns()
         topic = message.topic
-        for route in self.routes:
-            match = route.binding.match(topic)
-            if match is not None:
-                break
-        else:
-            self._reject(Rejection("unmatched_topic", "no configured pattern fits"), "-", topic)
+        found = self.routes.find(topic)
+        if found is None:
+            self._reject(Rejection("unmatched_topic", "no configured pattern fits"), "-", "-", topic)
             return
+        route, match = found
+        site, device = route.binding.site, route.binding.device.id
         try:
             decoded = route.decoder.decode(message.payload, match, received_ns)
-        except Exception as error:  # a decoder bug must not kill paho's thread and silence the site
+        except Exception as error:  # a decoder bug must not kill paho's thread and silence the sites
             log.exception("source=%s topic=%s decoder failed", self.name, topic)
-            self._reject(Rejection("decoder_error", repr(error)), route.binding.device.id, topic)
+            self._reject(Rejection("decoder_error", repr(error)), site, device, topic)
             return
         for rejection in decoded.rejections:
-            self._reject(rejection, route.binding.device.id, topic)
+            self._reject(rejection, site, device, topic)
         if len(decoded.batch):
             self._hand_over(decoded.batch)
 
-    def _reject(self, rejection: Rejection, device: str, topic: str) -> None:
+    def _reject(self, rejection: Rejection, site: str, device: str, topic: str) -> None:
         metrics.PAYLOADS_REJECTED.labels(self.name, rejection.reason).inc()
         self._rejects.warning(
-            f"{device}:{rejection.reason}",
-            "source=%s device=%s topic=%s payload rejected (%s): %s",
+            f"{site}:{device}:{rejection.reason}",
+            "source=%s site=%s device=%s topic=%s payload rejected (%s): %s",
             self.name,
+            site,
             device,
             topic,
             rejection.reason,
@@ -283,29 +294,30 @@ def mqtt_sources(
     broker_url: str | None = None,
     protocol: MqttProtocol | None = None,
 ) -> list[MqttSource]:
-    """One MqttSource per site that has MQTT devices, on `broker_url` (else the config's) speaking `protocol`
-    (else the config's): the demo passes the embedded broker's URL and its protocol, 3.1.1."""
+    """The MqttSource for every site's MQTT devices on `broker_url` (else the config's) speaking `protocol`
+    (else the config's), or none when no site has MQTT devices. The demo passes the embedded broker's URL
+    and its protocol, 3.1.1. A list, so `hazwatch run` can treat it like the Modbus sources."""
     settings = config.mqtt
     address = _credentials(parse_mqtt_url(broker_url or settings.url), settings)
-    sources: list[MqttSource] = []
+    routes: list[Route] = []
     for site in config.sites:
         devices = [d for d in site.devices if isinstance(d, MqttDevice)]
         if not devices:
             continue
         site_slots = registry.slots_of_site(site.id)
         zone = _site_zone(site.timezone)
-        routes = []
         for device in devices:
             for topic in device.topics:
                 binding = TopicBinding.compile(site.id, device, topic, site_slots)
                 routes.append(Route(binding, decoder_for(topic, binding.slots, zone)))
-        sources.append(
-            MqttSource(
-                name=f"mqtt:{site.id}",
-                address=address,
-                client_id=f"{settings.client_id}-{site.id}",
-                routes=routes,
-                protocol=protocol or settings.protocol,
-            )
+    if not routes:
+        return []
+    return [
+        MqttSource(
+            name="mqtt",
+            address=address,
+            client_id=settings.client_id,
+            routes=routes,
+            protocol=protocol or settings.protocol,
         )
-    return sources
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import UTC, datetime
@@ -258,3 +259,64 @@ def test_no_payload_raises_and_no_good_reading_is_ever_non_finite(document, form
     good = batch.quality == Quality.GOOD
     assert np.all(np.isfinite(batch.value[good]))
     assert len(batch) + len(decoded.rejections) >= (1 if form is not GATEWAY else 0)
+
+
+item_values = st.one_of(
+    st.floats(), st.integers(), st.integers(min_value=-(2**70), max_value=2**70), st.booleans(), st.none(),
+    st.sampled_from(["1.5", "x", ""]),
+)  # fmt: skip
+item_times = st.one_of(
+    st.integers(min_value=-5, max_value=2**64),
+    st.sampled_from([1_700_000_000, 1_700_000_000_123, 1_700_000_000_123_456, 1_700_000_000_123_456_789, 0, 10**11]),
+    st.floats(min_value=-1, max_value=2e18), st.none(), st.booleans(),
+    st.sampled_from(["2023-11-14T22:13:20Z", "2023-11-14T22:13:20", "1700000000", "soon"]),
+)  # fmt: skip
+item_qualities = st.one_of(
+    st.sampled_from(["good", "ok", "fault", "OK", "Comm-Fail", "purple", ""]),
+    st.integers(min_value=-1, max_value=6), st.none(), st.booleans(), st.floats(max_value=3),
+)  # fmt: skip
+
+
+@st.composite
+def gateway_item(draw) -> dict:
+    item: dict = {}
+    for key, values in (("id", st.sampled_from([*SLOTS, "NOPE", 7, None])), ("v", item_values),
+                        ("ts", item_times), ("q", item_qualities)):  # fmt: skip
+        if draw(st.booleans()) or (key in ("id", "v") and draw(st.booleans())):
+            item[key] = draw(values)
+    return item
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    items=st.lists(gateway_item(), max_size=12),
+    root=st.fixed_dictionaries({}, optional={"ts": item_times, "q": item_qualities}),
+)
+def test_the_columnar_fast_path_decodes_exactly_as_item_by_item(items: list[dict], root: dict) -> None:
+    """Same readings in the same order, same rejections with the same details: only the speed differs."""
+    payload = json.dumps({**root, "data": {"points": items}}).encode()
+    fast = decoder_for(GATEWAY, SLOTS)
+    reference = dataclasses.replace(fast, columnar=False)
+    got, expected = fast.decode(payload, AT_SENSOR, RECEIVED_NS), reference.decode(payload, AT_SENSOR, RECEIVED_NS)
+    assert got.rejections == expected.rejections
+    for column in ("slot", "time_ns", "value", "quality"):
+        assert getattr(got.batch, column).dtype == getattr(expected.batch, column).dtype
+        np.testing.assert_array_equal(getattr(got.batch, column), getattr(expected.batch, column), err_msg=column)
+
+
+def test_a_large_gateway_message_in_the_usual_shape_is_decoded_in_full() -> None:
+    slots = {f"S-{i}": i for i in range(500)}
+    items = [{"id": f"S-{i}", "v": i / 4, "q": 0} for i in range(500)]
+    items[3]["q"] = "Maintenance"  # another spelling of a known word: the per-item rules read it
+    items[9]["v"] = "12.5"
+    items[11]["id"] = "S-9999"
+    payload = json.dumps({"ts": 1_700_000_000_000, "points": items}).encode()
+    topic = MqttTopic(pattern="gw", payload="gateway", items_path="points", value_path="v", time_path="ts",
+                      quality_path="q")  # fmt: skip
+    decoded = decoder_for(topic, slots).decode(payload, AT_SENSOR, RECEIVED_NS)
+    assert reasons(decoded) == ["unknown_sensor"]
+    assert decoded.batch.slot.tolist() == [i for i in range(500) if i != 11]
+    assert decoded.batch.value[9] == 12.5 and decoded.batch.value[3] == 0.75
+    assert decoded.batch.quality[3] == Quality.CALIBRATION
+    assert np.all(decoded.batch.quality[np.arange(499) != 3] == Quality.GOOD)
+    assert np.all(decoded.batch.time_ns == 1_700_000_000_000_000_000)
