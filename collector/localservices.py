@@ -39,6 +39,20 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float, name: s
     raise TimeoutError(f"{name} did not listen on 127.0.0.1:{port} within {timeout} s")
 
 
+def _wait_for_http(url: str, status: int, process: subprocess.Popen, timeout: float, name: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode} during start-up")
+        try:
+            if httpx.get(url, timeout=0.5).status_code == status:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{name} did not answer {url} within {timeout} s")
+
+
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -50,12 +64,22 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @dataclass
-class LocalInfluxd:
-    """An influxd 1.x process; `stop()`/`start()` simulate an outage while keeping its data."""
+class LocalServer:
+    """A server process on a loopback port with its own data folder; `stop()` keeps the data for a restart."""
 
     port: int
     data_dir: Path
     process: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+@dataclass
+class LocalInfluxd(LocalServer):
+    """An influxd 1.x process; `stop()`/`start()` simulate an outage while keeping its data."""
 
     @property
     def url(self) -> str:
@@ -97,22 +121,8 @@ bind-address = "127.0.0.1:{free_port()}"
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"influxd exited with code {self.process.returncode} during start-up")
-            try:
-                if httpx.get(f"{self.url}/ping", timeout=0.5).status_code == 204:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"influxd did not answer /ping on {self.url} within {timeout} s")
+        _wait_for_http(f"{self.url}/ping", 204, self.process, timeout, "influxd")
 
-    def stop(self) -> None:
-        if self.process is not None:
-            _stop(self.process)
-            self.process = None
 
     def query(self, q: str, database: str = "hazwatch", epoch: str = "ns") -> list[dict]:
         """Run InfluxQL and return the `series` of the first statement ([] when it matched nothing)."""
@@ -136,10 +146,7 @@ def local_influxd(data_dir: Path | None = None) -> Iterator[LocalInfluxd]:
 
 
 @dataclass
-class LocalMosquitto:
-    port: int
-    data_dir: Path
-    process: subprocess.Popen | None = None
+class LocalMosquitto(LocalServer):
 
     @property
     def url(self) -> str:
@@ -167,10 +174,6 @@ log_dest none
         )
         _wait_for_port(self.port, self.process, timeout, "mosquitto")
 
-    def stop(self) -> None:
-        if self.process is not None:
-            _stop(self.process)
-            self.process = None
 
 
 @contextmanager
@@ -185,12 +188,8 @@ def local_mosquitto() -> Iterator[LocalMosquitto]:
 
 
 @dataclass
-class LocalVictoriaMetrics:
+class LocalVictoriaMetrics(LocalServer):
     """A victoria-metrics process: a real server for the InfluxDB v2 write API (`/api/v2/write`)."""
-
-    port: int
-    data_dir: Path
-    process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -211,22 +210,8 @@ class LocalVictoriaMetrics:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"victoria-metrics exited with code {self.process.returncode} during start-up")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"victoria-metrics did not answer /health on {self.url} within {timeout} s")
+        _wait_for_http(f"{self.url}/health", 200, self.process, timeout, "victoria-metrics")
 
-    def stop(self) -> None:
-        if self.process is not None:
-            _stop(self.process)
-            self.process = None
 
     def export(self, metric: str) -> list[dict]:
         """Every series of `metric` as exported JSON lines ({"metric": labels, "values", "timestamps" in ms})."""

@@ -25,22 +25,66 @@ class BlockSeries:
         self.members = np.asarray(members, dtype=np.int64)
         self.row = np.full(n_slots, -1, dtype=np.int64)
         self.row[self.members] = np.arange(m)
+        self.ordered = bool((np.diff(self.members) > 0).all())
         self.block_ns = np.maximum((np.asarray(block_s) * 1e9).astype(np.int64), 1)
         self.mean = np.full((m, depth), np.nan)
-        self.time = np.full((m, depth), NEVER, dtype=np.int64)
+        self.time = np.full((m, depth), float(NEVER))
+        """Block mid-times in ns, as float: what the slope fits use (kept converted once, at the close)."""
         self.head = np.zeros(m, dtype=np.int64)
         self.filled = np.zeros(m, dtype=np.int64)
         self.bucket = np.full(m, _NO_BUCKET, dtype=np.int64)
+        # The current bucket's bounds: a reading inside them closes nothing and only adds to the carry.
+        # Before the first reading the bounds are empty, so that reading takes the full path.
+        self.bucket_start = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)
+        self.bucket_end = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
         self.carry_sum = np.zeros(m)
         self.carry_count = np.zeros(m)
 
-    def closes(self, series: Series) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Feed a series; yields (member rows, closing reading's time) after each round of closed blocks."""
+    def locate(self, series: Series) -> tuple[np.ndarray | slice, np.ndarray | slice]:
+        """(columns of the series, member rows) of the members the series holds; slices where they are runs."""
+        span = series.span
+        if span is not None and self.ordered:
+            first, last = np.searchsorted(self.members, (span.start, span.stop))
+            members = self.members[first:last]
+            if len(members) == span.stop - span.start:
+                return slice(0, len(members)), slice(int(first), int(last))
+            return members - span.start, slice(int(first), int(last))
         rows_of_cols = self.row[series.slots]
         picked = np.flatnonzero(rows_of_cols >= 0)
-        if not len(picked):
+        return picked, rows_of_cols[picked]
+
+    def closes(self, series: Series) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Feed a series; yields (member rows, closing reading's time) after each round of closed blocks."""
+        cols, rows = self.locate(series)
+        first_t, last_t = series.time[0, cols], series.time[-1, cols]
+        if not len(first_t):
             return
-        rows = rows_of_cols[picked]
+        # Columns are time-ordered, so a column whose first and last readings are in its current bucket
+        # closes nothing: most batches, as blocks span many poll cycles.
+        crossing = (first_t < self.bucket_start[rows]) | (last_t >= self.bucket_end[rows])
+        if not crossing.any():
+            self._carry(series, cols, rows)
+            return
+        cols = np.arange(series.time.shape[1])[cols] if isinstance(cols, slice) else cols
+        rows = np.arange(len(self.members))[rows] if isinstance(rows, slice) else rows
+        if not crossing.all():
+            self._carry(series, cols[~crossing], rows[~crossing])
+            cols, rows = cols[crossing], rows[crossing]
+        yield from self._close(series, cols, rows)
+
+    def _carry(self, series: Series, cols: np.ndarray | slice, rows: np.ndarray | slice) -> None:
+        """Add readings that stay inside their current bucket to its running sum and count."""
+        if series.fresh is None:
+            x = series.value[:, cols]
+            self.carry_sum[rows] += x[0] if len(x) == 1 else np.cumsum(x, axis=0)[-1]
+            self.carry_count[rows] += len(x)
+            return
+        fresh = series.fresh[:, cols]
+        x = np.where(fresh, series.value[:, cols], 0.0)
+        self.carry_sum[rows] += np.cumsum(x, axis=0)[-1]
+        self.carry_count[rows] += np.cumsum(fresh, axis=0, dtype=np.float64)[-1]
+
+    def _close(self, series: Series, picked: np.ndarray, rows: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         t = series.time[:, picked]
         width = self.block_ns[rows]
         bucket = t // width
@@ -77,6 +121,8 @@ class BlockSeries:
         self.carry_sum[rows[untouched]] += sums[steps, untouched]
         self.carry_count[rows[untouched]] += counts[steps, untouched]
         self.bucket[rows] = bucket[-1]
+        self.bucket_start[rows] = bucket[-1] * width
+        self.bucket_end[rows] = bucket[-1] * width + width
         if not len(col):
             return
         for k in range(int(ordinal.max()) + 1):
@@ -86,7 +132,7 @@ class BlockSeries:
             members = rows[col[now]]
             slot_in_ring = self.head[members]
             self.mean[members, slot_in_ring] = total[now] / count[now]
-            self.time[members, slot_in_ring] = (closed[now] * width[col[now]]) + width[col[now]] // 2
+            self.time[members, slot_in_ring] = (closed[now] * width[col[now]] + width[col[now]] // 2).astype(np.float64)
             self.head[members] = (slot_in_ring + 1) % self.depth
             self.filled[members] = np.minimum(self.filled[members] + 1, self.depth)
             yield members, t[row[now], col[now]]
@@ -95,26 +141,63 @@ class BlockSeries:
         """The last `n` blocks of each row, oldest first: (times ns, means); missing blocks are NaN."""
         width = int(np.max(n))
         offsets = np.arange(width) - width
-        index = (self.head[rows][:, None] + offsets[None, :]) % self.depth
-        means = self.mean[rows[:, None], index]
-        times = self.time[rows[:, None], index].astype(np.float64)
+        heads = self.head[rows]
+        if len(heads) and (heads == heads[0]).all():
+            # Rows that closed together usually hold as many blocks: one ring offset serves them all, and
+            # whole-row takes are far cheaper than an index per cell.
+            start = int(heads[0] - width) % self.depth
+            means = _rotated(self.mean.take(rows, axis=0), start, width)
+            times = _rotated(self.time.take(rows, axis=0), start, width)
+        else:
+            index = heads[:, None] + offsets[None, :]  # in [-depth, depth): negative indices wrap the ring
+            means = self.mean[rows[:, None], index]
+            times = self.time[rows[:, None], index]
         have = np.minimum(self.filled[rows], np.asarray(n))
+        if (have >= width).all():
+            return times, means
         missing = offsets[None, :] < -have[:, None]
         means = np.where(missing, np.nan, means)
         times = np.where(missing, np.nan, times)
         return times, means
 
 
+def _rotated(ring: np.ndarray, start: int, width: int) -> np.ndarray:
+    """Columns start, start+1, … (wrapping) of ring rows: `width` of them, as at most two slices."""
+    depth = ring.shape[1]
+    if start + width <= depth:
+        return ring[:, start : start + width]
+    return np.concatenate([ring[:, start:], ring[:, : start + width - depth]], axis=1)
+
+
 def ols_slope(times: np.ndarray, means: np.ndarray, min_points: int = 2) -> np.ndarray:
     """Least-squares slope per row (value per ns), ignoring NaN blocks; NaN with fewer than `min_points`."""
     ok = ~np.isnan(means)
-    n = ok.sum(axis=1)
-    newest = np.where(ok, times, -np.inf).max(axis=1, keepdims=True)
-    t = np.where(ok, times - newest, 0.0)
-    x = np.where(ok, means, 0.0)
-    tm = t.sum(axis=1) / np.maximum(n, 1)
-    xm = x.sum(axis=1) / np.maximum(n, 1)
-    dt = np.where(ok, t - tm[:, None], 0.0)
+    if ok.all() and len(times) and (times == times[0]).all():
+        # Every block present at the same times (rows that closed together): one centred time axis for all,
+        # and the sums over it as matrix products.
+        t = times[0] - times[0].max()
+        dt = t - t.sum() / len(t)
+        var = dt @ dt
+        if var <= 0 or len(t) < min_points:
+            return np.full(len(means), np.nan)
+        xm = means @ np.full(len(t), 1.0 / len(t))
+        return ((means - xm[:, None]) @ dt) / var
+    if ok.all():
+        # Every block present (the steady state): the same sums without the masks.
+        n = np.full(len(means), means.shape[1])
+        t = times - times.max(axis=1, keepdims=True)
+        x = means
+        tm = t.sum(axis=1) / np.maximum(n, 1)
+        xm = x.sum(axis=1) / np.maximum(n, 1)
+        dt = t - tm[:, None]
+    else:
+        n = ok.sum(axis=1)
+        newest = np.where(ok, times, -np.inf).max(axis=1, keepdims=True)
+        t = np.where(ok, times - newest, 0.0)
+        x = np.where(ok, means, 0.0)
+        tm = t.sum(axis=1) / np.maximum(n, 1)
+        xm = x.sum(axis=1) / np.maximum(n, 1)
+        dt = np.where(ok, t - tm[:, None], 0.0)
     var = (dt * dt).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where((var > 0) & (n >= min_points), (dt * (x - xm[:, None])).sum(axis=1) / var, np.nan)

@@ -88,14 +88,18 @@ class HealthDetector(Rule):
         self.high = p.range_max + p.range_margin
         self.stuck_ns = np.where(np.isfinite(p.stuck_after_s), p.stuck_after_s * 1e9, 0).astype(np.int64)
         self.spike_on = np.isfinite(p.spike_jump) & (p.spike_jump > 0)
+        self.stuck_on = self.stuck_ns > 0
         self.spike_hold_ns = (p.spike_hold_s * 1e9).astype(np.int64)
         self.offline_ns = np.where(np.isfinite(p.offline_after_s), p.offline_after_s * 1e9, 0).astype(np.int64)
+        self.silent_after_ns = np.where(self.offline_ns > 0, self.offline_ns, np.iinfo(np.int64).max)
+        """offline_ns, with 'never' where the dead-man is off: one comparison per tick."""
         long_s = p.long_offline_after_s if p.long_offline_after_s is not None else np.full(n, np.inf)
         self.long_offline_ns = np.where(np.isfinite(long_s), long_s * 1e9, np.iinfo(np.int64).max).astype(np.int64)
         self.level = {rule: np.zeros(n, dtype=np.int8) for rule in _PRIORITY}
         self.last_change = np.full(n, NEVER, dtype=np.int64)
         self.last_spike = np.full(n, NEVER, dtype=np.int64)
-        self.history = np.full((n, 3), np.nan)
+        self.history = np.full((3, n), np.nan)
+        """The last three readings per slot, oldest first (rows), so a span of slots is three contiguous runs."""
         self.last_time = np.full(n, NEVER, dtype=np.int64)
         self.last_alive = np.full(n, NEVER, dtype=np.int64)
         self.started_ns: int | None = None
@@ -121,19 +125,27 @@ class HealthDetector(Rule):
         changes += self._quality_state(frame, Quality.FAULT, FAULT)
         changes += self._quality_state(frame, Quality.CALIBRATION, CALIBRATION)
         changes += self._range(series)
-        changes += self._stuck(series)
-        changes += self._spikes(series)
+        step = self._steps(series)
+        changes += self._stuck(series, step)
+        changes += self._spikes(series, step)
         self._remember(frame, series)
-        if self.in_path[frame.slots].any():
+        if self.in_path[frame.index].any():
             changes += self._disagreement()
         return changes
 
+    def _steps(self, series: Series) -> tuple[np.ndarray, np.ndarray]:
+        """(previous value, |step| from it) per cell, the previous of the first row from the history."""
+        v = series.value
+        newest = self.history[-1, series.index][None, :]
+        previous = newest if len(v) == 1 else np.concatenate([newest, v[:-1]])
+        return previous, np.abs(v - previous)
+
     def _alive(self, frame: Frame) -> list[ConditionChange]:
         """Any reading that is not OFFLINE proves the link is up: it clears offline at its time."""
-        cols = frame.slots
+        cols, at = frame.slots, frame.index
         if frame.all_good:
             first_alive = frame.time[0]
-            self.last_alive[cols] = np.maximum(self.last_alive[cols], frame.time[-1])
+            self.last_alive[at] = np.maximum(self.last_alive[at], frame.time[-1])
             seen = np.ones(len(cols), dtype=bool)
         else:
             alive = (frame.quality != Quality.OFFLINE) & (frame.quality != PAD)
@@ -141,14 +153,14 @@ class HealthDetector(Rule):
             big = np.iinfo(np.int64).max
             first_alive = np.where(alive, frame.time, big).min(axis=0)
             newest = np.where(alive, frame.time, NEVER).max(axis=0)
-            self.last_alive[cols] = np.maximum(self.last_alive[cols], newest)
+            self.last_alive[at] = np.maximum(self.last_alive[at], newest)
         changes = []
-        back = seen & (self.level[OFFLINE][cols] > 0)
+        back = seen & (self.level[OFFLINE][at] > 0)
         for c in np.flatnonzero(back).tolist():
             slot = int(cols[c])
             changes.append(self._change(OFFLINE, slot, 0, int(first_alive[c]), (slot,)))
-        if self.n_devices:
-            devices = self.p.device[cols]
+        if self.n_devices and self.device_level.any():
+            devices = self.p.device[at]
             up = seen & (devices >= 0)
             up[up] = self.device_level[devices[up]] > 0
             if up.any():
@@ -162,7 +174,7 @@ class HealthDetector(Rule):
         """Active from a reading flagged `code` until the next GOOD reading."""
         cols = frame.slots
         level = self.level[rule]
-        busy = level[cols] > 0
+        busy = level[frame.index] > 0
         if not frame.all_good:
             busy |= (frame.quality == code).any(axis=0)
         if not busy.any():
@@ -175,13 +187,14 @@ class HealthDetector(Rule):
         return self._emit(rule, slots, state, frame.value[:, picked], frame.time[:, picked])
 
     def _range(self, series: Series) -> list[ConditionChange]:
-        cols = series.slots
+        cols, at = series.slots, series.index
         v = series.value
-        below = v < self.low[cols]
-        above = v > self.high[cols]
-        busy = (below | above).any(axis=0) | (self.level[RANGE][cols] > 0) | (self.level[OVERRANGE][cols] > 0)
-        if not busy.any():
+        below = v < self.low[at]
+        above = v > self.high[at]
+        out = below | above
+        if not out.any() and not self.level[RANGE][at].any() and not self.level[OVERRANGE][at].any():
             return []
+        busy = out.any(axis=0) | (self.level[RANGE][at] > 0) | (self.level[OVERRANGE][at] > 0)
         picked = np.flatnonzero(busy)
         slots = cols[picked]
         vb, tb = v[:, picked], series.time[:, picked]
@@ -189,17 +202,18 @@ class HealthDetector(Rule):
         changes += self._emit(OVERRANGE, slots, above[:, picked].astype(np.int8), vb, tb)
         return changes
 
-    def _stuck(self, series: Series) -> list[ConditionChange]:
-        cols = series.slots
+    def _stuck(self, series: Series, step: tuple[np.ndarray, np.ndarray]) -> list[ConditionChange]:
+        cols, at = series.slots, series.index
         v = series.value
-        tolerance = self.p.stuck_tolerance[cols]
-        previous = np.concatenate([self.history[cols, -1][None, :], v[:-1]])
-        moved = np.abs(v - previous) > tolerance
+        previous, size = step
+        moved = size > self.p.stuck_tolerance[at]
         moved |= np.isnan(previous)
-        enabled = self.stuck_ns[cols] > 0
-        busy = enabled & (~moved.all(axis=0) | (self.level[STUCK][cols] > 0))
         everywhere = moved.all(axis=0)
-        self.last_change[cols[everywhere]] = series.time[-1, everywhere]
+        busy = self.stuck_on[at] & (~everywhere | (self.level[STUCK][at] > 0))
+        if isinstance(at, slice):
+            np.copyto(self.last_change[at], series.time[-1], where=everywhere)
+        else:
+            self.last_change[cols[everywhere]] = series.time[-1, everywhere]
         if not busy.any():
             return []
         picked = np.flatnonzero(busy)
@@ -210,20 +224,19 @@ class HealthDetector(Rule):
         stuck = ((t - changed_at) >= self.stuck_ns[slots]) & ~np.isnan(v[:, picked])
         return self._emit(STUCK, slots, stuck.astype(np.int8), v[:, picked], t)
 
-    def _spikes(self, series: Series) -> list[ConditionChange]:
+    def _spikes(self, series: Series, step: tuple[np.ndarray, np.ndarray]) -> list[ConditionChange]:
         """A jump of at least `spike_jump` lasting one or two readings, with the readings either side agreeing."""
-        cols = series.slots
-        jump = self.p.spike_jump[cols]
+        cols, at = series.slots, series.index
+        jump = self.p.spike_jump[at]
         v = series.value
-        previous = np.concatenate([self.history[cols, -1][None, :], v[:-1]])
-        big = np.abs(v - previous) >= jump
-        busy = self.spike_on[cols] & (big.any(axis=0) | (self.level[SPIKE][cols] > 0))
+        big = step[1] >= jump
+        busy = self.spike_on[at] & (big.any(axis=0) | (self.level[SPIKE][at] > 0))
         if not busy.any():
             return []
         picked = np.flatnonzero(busy)
         slots = cols[picked]
         j = jump[picked]
-        x = np.concatenate([self.history[slots].T, v[:, picked]])
+        x = np.concatenate([self.history[:, slots], v[:, picked]])
         after, one, before1 = x[3:], x[2:-1], x[1:-2]
         two, before2 = x[1:-2], x[:-3]
         steady = np.abs(after - before1) < j / 2
@@ -250,31 +263,34 @@ class HealthDetector(Rule):
         Padding cells (which exist only when readings of many steps come at once) are skipped, so the
         history is the same whatever the batching.
         """
-        cols = series.slots
-        stacked = np.concatenate([self.history[cols].T, series.value])
+        cols, at = series.slots, series.index
+        stacked = np.concatenate([self.history[:, at], series.value])
         if frame.all_good:
-            self.history[cols] = stacked[-3:].T
+            self.history[:, at] = stacked[-3:]
         else:
             real = np.concatenate([np.ones((3, len(cols)), dtype=bool), frame.quality != PAD])
             rows = np.arange(len(real))[:, None]
             for k in (2, 1, 0):
                 last = np.where(real, rows, -1).max(axis=0)
-                self.history[cols, k] = stacked[last, np.arange(len(cols))]
+                self.history[k, at] = stacked[last, np.arange(len(cols))]
                 real[last, np.arange(len(cols))] = False
-        self.last_time[cols] = series.time[-1]
+        self.last_time[at] = series.time[-1]
 
     def _disagreement(self) -> list[ConditionChange]:
         """A path member reading zero while a neighbour on the same airflow path is in alarm: tampering."""
         members = self.path_member
-        value = self.history[members, -1]
+        value = self.history[-1, members]
         alarming = value >= self.p.path_alarm[members]
         count = np.bincount(self.path_of, weights=alarming, minlength=len(self.p.airflow_paths))
         zero = np.abs(value) <= self.p.zero_band[members]
         level = (zero & (count[self.path_of] > 0)).astype(np.int8)
+        changed = np.flatnonzero(level != self.path_level)
+        if not len(changed):
+            return []
         newest = np.full(len(self.p.airflow_paths), NEVER, dtype=np.int64)
         np.maximum.at(newest, self.path_of, self.last_time[members])
         changes = []
-        for i in np.flatnonzero(level != self.path_level).tolist():
+        for i in changed.tolist():
             slot = int(members[i])
             changes.append(
                 self._change(DISAGREEMENT, slot, int(level[i]), int(newest[self.path_of[i]]), (slot,), float(value[i]))
@@ -290,7 +306,9 @@ class HealthDetector(Rule):
             self.started_ns = now_ns
         alive_at = np.where(self.last_alive == NEVER, self.started_ns, self.last_alive)
         silent_ns = now_ns - alive_at
-        silent = (self.offline_ns > 0) & (silent_ns > self.offline_ns)
+        silent = silent_ns > self.silent_after_ns
+        if not silent.any() and not self.level[OFFLINE].any() and not self.device_level.any():
+            return []
         silent_level = silent.astype(np.int8) + (silent & (silent_ns > self.long_offline_ns))
         changes = []
         device_level = np.zeros(self.n_devices, dtype=np.int8)
@@ -331,7 +349,7 @@ class HealthDetector(Rule):
     ) -> ConditionChange:
         self.level[rule][slot] = level
         if np.isnan(value):
-            value = float(self.history[slot, -1])
+            value = float(self.history[-1, slot])
         limit = self._limit(rule, slot)
         return ConditionChange(
             slot=slot,

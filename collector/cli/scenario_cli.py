@@ -30,11 +30,14 @@ class SiteKind(StrEnum):
 def export(
     kind: Annotated[SiteKind, typer.Argument(help="mine or plant")],
     config: Annotated[Path, typer.Argument(help="site config (YAML)")],
-    scenario: Annotated[str, typer.Option(help="scenario file, or the name of one in the library")],
+    scenario: Annotated[str | None, typer.Option(help="scenario file, or the name of one in the library")],
     out: Annotated[Path, typer.Option(help=".csv (long: time,site,sensor,value,quality), .parquet or .lp")],
     wide: Annotated[bool, typer.Option(help="CSV with one column per sensor instead of the long layout")] = False,
 ) -> None:
     """Render a scenario on a site config and write its readings instead of serving them."""
+    if scenario is None:
+        err_console.print("[bold red]--export[/] needs --scenario")
+        raise typer.Exit(EXIT_BAD_CONFIG)
     loaded = load_or_exit([config])
     try:
         parsed = load_scenario(scenario)

@@ -13,7 +13,7 @@ import typer
 from collector.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, console, err_console, load_or_exit
 from collector.cli.scenario_cli import SiteKind
 from collector.cli.scenario_cli import export as export_scenario
-from collector.cli.simulate import simulate_app
+from collector.cli.simulate import ExportOption, ScenarioOption, simulate_app
 from collector.config.schema import ModbusDevice, Site
 from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
@@ -44,19 +44,12 @@ def mine(
     methane_event: Annotated[
         bool, typer.Option(help="face CH4 (T1) rises through 1.0 % and 1.5 % about 5 s after start, then falls")
     ] = False,
-    scenario: Annotated[
-        Path | None, typer.Option(help="serve this scenario (a file or a library name, e.g. outburst) instead")
-    ] = None,
-    export: Annotated[
-        Path | None, typer.Option(help="write the --scenario's readings to this .csv/.parquet/.lp instead of serving")
-    ] = None,
+    scenario: ScenarioOption = None,
+    export: ExportOption = None,
 ) -> None:
     """Serve every Modbus register of a mine config with plausible values (noise, shearer cycle)."""
     if export is not None:
-        if scenario is None:
-            err_console.print("[bold red]--export[/] needs --scenario")
-            raise typer.Exit(EXIT_BAD_CONFIG)
-        export_scenario(SiteKind.mine, config, str(scenario), export)
+        export_scenario(SiteKind.mine, config, scenario, export)
         return
     loaded = load_or_exit([config])
     sites: list[Site] = [s for s in loaded.sites if any(isinstance(d, ModbusDevice) for d in s.devices)]

@@ -13,7 +13,7 @@ import typer
 from collector.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, console, err_console, load_or_exit
 from collector.cli.scenario_cli import SiteKind
 from collector.cli.scenario_cli import export as export_scenario
-from collector.cli.simulate import simulate_app
+from collector.cli.simulate import ExportOption, ScenarioOption, simulate_app
 from collector.config.schema import MqttDevice
 from simulators.mqtt_publisher import MqttSitePublisher
 from simulators.plant import PlantModel
@@ -48,19 +48,12 @@ def plant(
     protocol: Annotated[str, typer.Option(help="MQTT protocol version the simulated devices speak: 3.1.1 or 5")] = (
         "3.1.1"
     ),
-    scenario: Annotated[
-        Path | None, typer.Option(help="serve this scenario (a file or a library name, e.g. outburst) instead")
-    ] = None,
-    export: Annotated[
-        Path | None, typer.Option(help="write the --scenario's readings to this .csv/.parquet/.lp instead of serving")
-    ] = None,
+    scenario: ScenarioOption = None,
+    export: ExportOption = None,
 ) -> None:
     """Publish every MQTT sensor of a plant config on its configured topics and payload forms."""
     if export is not None:
-        if scenario is None:
-            err_console.print("[bold red]--export[/] needs --scenario")
-            raise typer.Exit(EXIT_BAD_CONFIG)
-        export_scenario(SiteKind.plant, config, str(scenario), export)
+        export_scenario(SiteKind.plant, config, scenario, export)
         return
     loaded = load_or_exit([config])
     if protocol not in ("3.1.1", "5"):

@@ -186,17 +186,6 @@ def _check_site(site: Site, prefix: str) -> Iterable[ConfigProblem]:
                 )
 
 
-_WORDS = {
-    "int16": 1,
-    "uint16": 1,
-    "int32": 2,
-    "uint32": 2,
-    "float32": 2,
-    "int64": 4,
-    "uint64": 4,
-    "float64": 4,
-    "bool": 1,
-}
 
 
 def _check_register_overlap(device: ModbusDevice, dpath: str) -> Iterable[ConfigProblem]:

@@ -29,21 +29,18 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     return done, json.loads(output.read_text())
 
 
-def test_every_key_is_written_with_a_figure_or_a_reason(quick_run) -> None:
+def test_every_key_is_written_with_a_figure(quick_run) -> None:
+    """A part that crashed would write its reason instead of a figure: in the quick run that is a failure."""
     _, results = quick_run
     for key in REQUIRED_KEYS:
         assert key in results, key
         value = results[key]
-        if value is None:
-            assert results["not_measured"][key].startswith(("not measured", "not met")), key
-        else:
-            assert isinstance(value, int | float) and value > 0, (key, value)
+        assert value is not None, f"{key}: {results.get('not_measured', {}).get(key)}"
+        assert isinstance(value, int | float) and value > 0, (key, value)
 
 
 def test_detectors_are_measured_side_by_side_at_each_quick_size(quick_run) -> None:
     _, results = quick_run
-    if results["detectors_readings_per_s"] is None:
-        pytest.skip(results["not_measured"]["detectors_readings_per_s"])
     by_size = results["detectors_by_sensors"]
     assert set(by_size) == {"1000", "10000"}
     assert {"stack", "python", "river"} <= set(by_size["10000"])
@@ -51,9 +48,7 @@ def test_detectors_are_measured_side_by_side_at_each_quick_size(quick_run) -> No
 
 def test_end_to_end_counts_what_influxd_stored(quick_run) -> None:
     _, results = quick_run
-    e2e = results.get("e2e")
-    if e2e is None:
-        pytest.skip(results["not_measured"]["e2e_readings_per_s"])
+    e2e = results["e2e"]
     assert e2e["stored"] + e2e["lost"] == e2e["published"]
     assert e2e["alarms_delivered"] <= e2e["alarms_injected"]
 
