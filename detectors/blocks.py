@@ -137,9 +137,19 @@ class BlockSeries:
             self.filled[members] = np.minimum(self.filled[members] + 1, self.depth)
             yield members, t[row[now], col[now]]
 
-    def window(self, rows: np.ndarray, n: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The last `n` blocks of each row, oldest first: (times ns, means); missing blocks are NaN."""
+    def newest(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's newest block mean (NaN before its first block)."""
+        return self.mean[rows, self.head[rows] - 1]
+
+    def window(self, rows: np.ndarray, n: int | np.ndarray, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The last `n` blocks of each row, oldest first: (times ns, means); missing blocks are NaN.
+
+        `ordered=False` is for fits that do not care about order (least squares, Theil–Sen): a window of the
+        whole ring is then the ring rows as stored (blocks not yet written are NaN), without a rotation.
+        """
         width = int(np.max(n))
+        if not ordered and width == self.depth and (np.asarray(n) == width).all():
+            return self.time.take(rows, axis=0), self.mean.take(rows, axis=0)
         offsets = np.arange(width) - width
         heads = self.head[rows]
         if len(heads) and (heads == heads[0]).all():

@@ -163,10 +163,10 @@ class TrendDetector(Rule):
         if not on.any():
             return []
         rows, when = rows[on], when[on]
-        times, means = self.blocks.window(rows, self.forecast_blocks[rows])
+        times, means = self.blocks.window(rows, self.forecast_blocks[rows], ordered=False)
         target, horizon = self.target[rows], self.horizon_ns[rows]
         ols = ols_slope(times, means)
-        latest = means[:, -1]
+        latest = self.blocks.newest(rows)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             reach = (target - latest) / ols
         candidate = (ols > 0) & (latest < target) & (reach <= 2 * horizon)
