@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Callable, Sequence
+from typing import overload
 
 import numpy as np
 
@@ -49,9 +51,36 @@ ZERO_BAND_FRACTION = 0.0025
 """'Reads zero' for the tampering check: within 0.25 % of the range (0.01 % on a 0–4 % CH4 head)."""
 
 
-def labels_of(registry: SensorRegistry) -> list[str]:
+class SensorText(Sequence[str]):
+    """A text per sensor (its label, its unit), made from the registry when a message needs it: a string per
+    sensor held by every rule cost ~130 bytes/sensor at province scale (docs/performance.md)."""
+
+    def __init__(self, registry: SensorRegistry, text: Callable[[SensorInfo], str]) -> None:
+        self.registry = registry
+        self.text = text
+
+    def __len__(self) -> int:
+        return len(self.registry)
+
+    @overload
+    def __getitem__(self, slot: int) -> str: ...
+
+    @overload
+    def __getitem__(self, slot: slice) -> list[str]: ...
+
+    def __getitem__(self, slot: int | slice) -> str | list[str]:
+        if isinstance(slot, slice):
+            return [self[i] for i in range(len(self))[slot]]
+        return self.text(self.registry.sensors[slot])
+
+
+def labels_of(registry: SensorRegistry) -> SensorText:
     """How messages name a sensor: 'CH4 at LW-CH4-T1'."""
-    return [f"{s.kind.value} at {s.sensor}" for s in registry]
+    return SensorText(registry, lambda s: f"{s.kind.value} at {s.sensor}")
+
+
+def units_of(registry: SensorRegistry) -> SensorText:
+    return SensorText(registry, lambda s: s.unit)
 
 
 def level_specs(levels: list[LimitLevel]) -> list[LevelSpec]:
@@ -86,7 +115,7 @@ def first_high_limit(info: SensorInfo) -> float:
 def threshold_detector(registry: SensorRegistry) -> ThresholdDetector:
     high = LevelTable([shared_level_specs(tuple(s.limits.high)) for s in registry])
     low = LevelTable([shared_level_specs(tuple(s.limits.low)) for s in registry])
-    return ThresholdDetector(high, low, labels_of(registry), [s.unit for s in registry])
+    return ThresholdDetector(high, low, labels_of(registry), units_of(registry))
 
 
 def offline_after_s(info: SensorInfo) -> float:
@@ -302,8 +331,7 @@ def count_skipped(reason: str, rows: int) -> None:
 
 
 def build_detector_stack(registry: SensorRegistry, config: HazwatchConfig, lifecycle: Lifecycle) -> DetectorStack:
-    labels = labels_of(registry)
-    units = [s.unit for s in registry]
+    labels, units = labels_of(registry), units_of(registry)
     rules = [
         HealthDetector(health_params(registry, config), labels, units),
         threshold_detector(registry),

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from detectors.frame import NEVER, Series
+from detectors.members import Members, as_array
 
 _NO_BUCKET = np.iinfo(np.int64).min
 
@@ -22,10 +23,7 @@ class BlockSeries:
     def __init__(self, n_slots: int, members: np.ndarray, block_s: np.ndarray, depth: int = 16) -> None:
         m = len(members)
         self.depth = depth
-        self.members = np.asarray(members, dtype=np.int64)
-        self.row = np.full(n_slots, -1, dtype=np.int64)
-        self.row[self.members] = np.arange(m)
-        self.ordered = bool((np.diff(self.members) > 0).all())
+        self.members = Members(n_slots, members)
         self.block_ns = np.maximum((np.asarray(block_s) * 1e9).astype(np.int64), 1)
         self.mean = np.full((m, depth), np.nan)
         self.time = np.full((m, depth), float(NEVER))
@@ -40,22 +38,9 @@ class BlockSeries:
         self.carry_sum = np.zeros(m)
         self.carry_count = np.zeros(m)
 
-    def locate(self, series: Series) -> tuple[np.ndarray | slice, np.ndarray | slice]:
-        """(columns of the series, member rows) of the members the series holds; slices where they are runs."""
-        span = series.span
-        if span is not None and self.ordered:
-            first, last = np.searchsorted(self.members, (span.start, span.stop))
-            members = self.members[first:last]
-            if len(members) == span.stop - span.start:
-                return slice(0, len(members)), slice(int(first), int(last))
-            return members - span.start, slice(int(first), int(last))
-        rows_of_cols = self.row[series.slots]
-        picked = np.flatnonzero(rows_of_cols >= 0)
-        return picked, rows_of_cols[picked]
-
     def closes(self, series: Series) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Feed a series; yields (member rows, closing reading's time) after each round of closed blocks."""
-        cols, rows = self.locate(series)
+        cols, rows = self.members.locate(series)
         first_t, last_t = series.time[0, cols], series.time[-1, cols]
         if not len(first_t):
             return
@@ -65,8 +50,8 @@ class BlockSeries:
         if not crossing.any():
             self._carry(series, cols, rows)
             return
-        cols = np.arange(series.time.shape[1])[cols] if isinstance(cols, slice) else cols
-        rows = np.arange(len(self.members))[rows] if isinstance(rows, slice) else rows
+        cols = as_array(cols, series.time.shape[1])
+        rows = as_array(rows, len(self.members))
         if not crossing.all():
             self._carry(series, cols[~crossing], rows[~crossing])
             cols, rows = cols[crossing], rows[crossing]
@@ -74,72 +59,74 @@ class BlockSeries:
 
     def _carry(self, series: Series, cols: np.ndarray | slice, rows: np.ndarray | slice) -> None:
         """Add readings that stay inside their current bucket to its running sum and count."""
+        x = series.value[:, cols]
         if series.fresh is None:
-            x = series.value[:, cols]
-            self.carry_sum[rows] += x[0] if len(x) == 1 else np.cumsum(x, axis=0)[-1]
-            self.carry_count[rows] += len(x)
-            return
-        fresh = series.fresh[:, cols]
-        x = np.where(fresh, series.value[:, cols], 0.0)
-        self.carry_sum[rows] += np.cumsum(x, axis=0)[-1]
-        self.carry_count[rows] += np.cumsum(fresh, axis=0, dtype=np.float64)[-1]
+            added = len(x)
+        else:
+            fresh = series.fresh[:, cols]
+            x = np.where(fresh, x, 0.0)
+            added = fresh.sum(axis=0, dtype=np.float64)
+        if len(x) == 1:
+            self.carry_sum[rows] += x[0]
+        else:  # the running sum in reading order, as one reading at a time adds it
+            self.carry_sum[rows] = np.cumsum(np.concatenate([self.carry_sum[rows][None, :], x]), axis=0)[-1]
+        self.carry_count[rows] += added
 
     def _close(self, series: Series, picked: np.ndarray, rows: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        t = series.time[:, picked]
+        """Step by step, as readings one at a time would: block sums are then added in the same order, so a
+        block's mean is the same to the last bit however the readings were batched (a rate exactly at its
+        limit must not depend on the batching)."""
+        fresh = None if series.fresh is None else series.fresh[:, picked]
+        t, v = series.time[:, picked], series.value[:, picked]
+        for step in range(len(t)):
+            yield from self._close_step(t[step], v[step], None if fresh is None else fresh[step], rows)
+
+    def _close_step(
+        self, t: np.ndarray, value: np.ndarray, fresh: np.ndarray | None, rows: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One reading per member: its block closes when the reading is fresh and in a later bucket."""
         width = self.block_ns[rows]
         bucket = t // width
-        steps = len(t)
-        previous = np.concatenate([self.bucket[rows][None, :], bucket[:-1]])
+        previous = self.bucket[rows]
         closing = bucket > previous
-        if series.fresh is None:
-            x = series.value[:, picked]
-            counts = np.broadcast_to(np.arange(steps + 1, dtype=np.float64)[:, None], (steps + 1, len(rows)))
+        if fresh is None:
+            x = value
+            added = np.ones(len(rows))
         else:
-            fresh = series.fresh[:, picked]
-            x = np.where(fresh, series.value[:, picked], 0.0)
+            x = np.where(fresh, value, 0.0)
             closing &= fresh
-            counts = np.concatenate([np.zeros((1, len(rows))), np.cumsum(fresh, axis=0, dtype=np.float64)])
-        sums = np.concatenate([np.zeros((1, len(rows))), np.cumsum(x, axis=0)])
-        col, row = np.nonzero(closing.T)
-        if len(col):
-            first = np.r_[True, col[1:] != col[:-1]]
-            start = np.where(first, 0, np.r_[0, row[:-1]])
-            total = sums[row, col] - sums[start, col] + np.where(first, self.carry_sum[rows[col]], 0.0)
-            count = counts[row, col] - counts[start, col] + np.where(first, self.carry_count[rows[col]], 0.0)
-            closed = previous[row, col]
-            group_start = np.flatnonzero(first)
-            ordinal = np.arange(len(col)) - np.repeat(group_start, np.diff(np.r_[group_start, len(col)]))
-            last = np.r_[first[1:], True]
-            tail_rows = rows[col[last]]
-            tail_from = row[last]
-            self.carry_sum[tail_rows] = sums[steps, col[last]] - sums[tail_from, col[last]]
-            self.carry_count[tail_rows] = counts[steps, col[last]] - counts[tail_from, col[last]]
-            untouched = np.ones(len(rows), dtype=bool)
-            untouched[col] = False
-        else:
-            untouched = np.ones(len(rows), dtype=bool)
-        self.carry_sum[rows[untouched]] += sums[steps, untouched]
-        self.carry_count[rows[untouched]] += counts[steps, untouched]
-        self.bucket[rows] = bucket[-1]
-        self.bucket_start[rows] = bucket[-1] * width
-        self.bucket_end[rows] = bucket[-1] * width + width
-        if not len(col):
+            added = fresh.astype(np.float64)
+        carry_sum, carry_count = self.carry_sum[rows], self.carry_count[rows]
+        written = closing & (carry_count > 0)
+        total, count = carry_sum[written], carry_count[written]
+        self.carry_sum[rows] = np.where(closing, x, carry_sum + x)
+        self.carry_count[rows] = np.where(closing, 1.0, carry_count + added)
+        self.bucket[rows] = bucket
+        self.bucket_start[rows] = bucket * width
+        self.bucket_end[rows] = bucket * width + width
+        if not written.any():
             return
-        for k in range(int(ordinal.max()) + 1):
-            now = (ordinal == k) & (count > 0)
-            if not now.any():
-                continue
-            members = rows[col[now]]
-            slot_in_ring = self.head[members]
-            self.mean[members, slot_in_ring] = total[now] / count[now]
-            self.time[members, slot_in_ring] = (closed[now] * width[col[now]] + width[col[now]] // 2).astype(np.float64)
-            self.head[members] = (slot_in_ring + 1) % self.depth
-            self.filled[members] = np.minimum(self.filled[members] + 1, self.depth)
-            yield members, t[row[now], col[now]]
+        members = rows[written]
+        slot_in_ring = self.head[members]
+        self.mean[members, slot_in_ring] = total / count
+        self.time[members, slot_in_ring] = (previous[written] * width[written] + width[written] // 2).astype(np.float64)
+        self.head[members] = (slot_in_ring + 1) % self.depth
+        self.filled[members] = np.minimum(self.filled[members] + 1, self.depth)
+        yield members, t[written]
 
     def newest(self, rows: np.ndarray) -> np.ndarray:
         """Each row's newest block mean (NaN before its first block)."""
         return self.mean[rows, self.head[rows] - 1]
+
+    def back(self, rows: np.ndarray, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(time, mean) of the block `blocks` before each row's newest (0: the newest); NaN where not yet there."""
+        at = self.head[rows] - 1 - blocks  # in [-depth, depth): negative indices wrap the ring
+        missing = self.filled[rows] <= blocks
+        times, means = self.time[rows, at], self.mean[rows, at]
+        if missing.any():
+            times[missing] = np.nan
+            means[missing] = np.nan
+        return times, means
 
     def window(self, rows: np.ndarray, n: int | np.ndarray, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """The last `n` blocks of each row, oldest first: (times ns, means); missing blocks are NaN.

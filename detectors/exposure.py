@@ -18,6 +18,7 @@ import numpy as np
 
 from detectors.conditions import ConditionChange
 from detectors.frame import NEVER, Frame, Series
+from detectors.members import Members, as_array
 from detectors.rule import Rule
 
 STEL = "exposure.stel"
@@ -44,12 +45,11 @@ class ExposureDetector(Rule):
     def __init__(self, params: ExposureParams, labels: Sequence[str], units: Sequence[str] | None = None) -> None:
         n = len(labels)
         self.n_slots = n
-        self.labels = list(labels)
-        self.units = list(units) if units is not None else [""] * n
+        self.labels = labels
+        self.units = units if units is not None else [""] * n
         members = np.flatnonzero(np.isfinite(params.stel_limit) | np.isfinite(params.twa_limit))
         self.members = members
-        self.row = np.full(n, -1, dtype=np.int64)
-        self.row[members] = np.arange(len(members))
+        self.located = Members(n, members)
         m = len(members)
         self.stel_limit = params.stel_limit[members]
         self.twa_limit = params.twa_limit[members]
@@ -59,19 +59,24 @@ class ExposureDetector(Rule):
         self.last_time = np.full(m, NEVER, dtype=np.int64)
         self.minute = np.full(m, -1, dtype=np.int64)
         self.fine = np.zeros((m, _FINE))
-        self.fine_at = np.full((m, _FINE), -1, dtype=np.int64)
+        self.fine_at = np.full((m, _FINE), -1, dtype=np.int32)  # minutes since 1970: int32 lasts to year 6000
         self.coarse = np.zeros((m, _COARSE))
-        self.coarse_at = np.full((m, _COARSE), -1, dtype=np.int64)
+        self.coarse_at = np.full((m, _COARSE), -1, dtype=np.int32)
         self.level = {STEL: np.zeros(m, dtype=np.int8), TWA: np.zeros(m, dtype=np.int8)}
 
     def update_frame(self, frame: Frame, series: Series) -> list[ConditionChange]:
-        rows_of_cols = self.row[series.slots]
-        picked = np.flatnonzero(rows_of_cols >= 0)
-        if not len(picked):
-            return []
-        rows = rows_of_cols[picked]
+        picked, rows = self.located.locate(series)
         t = series.time[:, picked]
         v = series.value[:, picked]
+        if not t.size:
+            return []
+        minute_start = self.minute[rows] * MINUTE_NS
+        inside = (t[0] >= minute_start) & (t[-1] < minute_start + MINUTE_NS)
+        if (inside | np.isnan(v[-1])).all():
+            # No reading crosses a minute boundary (a sensor with no reading yet has only NaN): integrate.
+            self._integrate(rows, t, v)
+            return []
+        rows = as_array(rows, len(self.members))
         prev_v = np.concatenate([self.last_value[rows][None, :], v[:-1]])
         prev_t = np.concatenate([self.last_time[rows][None, :], t[:-1]])
         cap = self.max_gap_s[rows]
@@ -105,6 +110,16 @@ class ExposureDetector(Rule):
         self.last_time[rows] = t[-1]
         self.minute[rows] = np.where(np.isnan(v[-1]), self.minute[rows], minute[-1])
         return changes
+
+    def _integrate(self, rows: np.ndarray | slice, t: np.ndarray, v: np.ndarray) -> None:
+        """The running integral and the last reading, as update_frame keeps them, for readings in one minute."""
+        last_v, last_t = self.last_value[rows], self.last_time[rows]
+        prev_v = last_v[None, :] if len(v) == 1 else np.concatenate([last_v[None, :], v[:-1]])
+        prev_t = last_t[None, :] if len(t) == 1 else np.concatenate([last_t[None, :], t[:-1]])
+        held = np.nan_to_num(prev_v) * np.clip((t - prev_t) / 1e9, 0, self.max_gap_s[rows])
+        self.integral[rows] = self.integral[rows] + np.cumsum(held, axis=0)[-1]
+        self.last_value[rows] = v[-1]
+        self.last_time[rows] = t[-1]
 
     def _cross(self, rows, minute, prev_minute, before, prev_v, prev_t, cap, value, time) -> list[ConditionChange]:
         """Snapshot the integral at the boundaries crossed (gaps filled), then evaluate STEL and TWA."""

@@ -82,8 +82,8 @@ class HealthDetector(Rule):
         n = len(labels)
         self.n_slots = n
         self.p = p
-        self.labels = list(labels)
-        self.units = list(units) if units is not None else [""] * n
+        self.labels = labels
+        self.units = units if units is not None else [""] * n
         self.low = p.range_min - p.range_margin
         self.high = p.range_max + p.range_margin
         self.stuck_ns = np.where(np.isfinite(p.stuck_after_s), p.stuck_after_s * 1e9, 0).astype(np.int64)

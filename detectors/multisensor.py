@@ -96,9 +96,9 @@ class MultiSensorDetector(Rule):
         self.velocity_baseline = np.full(len(members), np.nan)
         self.velocity_alpha = np.zeros(len(members))
         for g in params.ventilation:
-            self.velocity_alpha[self.blocks.row[g.velocity]] = min(1.0, BLOCK_S / g.baseline_s)
+            self.velocity_alpha[self.blocks.members.row[g.velocity]] = min(1.0, BLOCK_S / g.baseline_s)
         self.velocity_frozen = np.zeros(len(members), dtype=bool)
-        row = self.blocks.row
+        row = self.blocks.members.row
         self.vent = SimpleNamespace(
             methane=row[[g.methane for g in params.ventilation]].astype(np.int64),
             velocity=row[[g.velocity for g in params.ventilation]].astype(np.int64),

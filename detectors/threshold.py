@@ -39,31 +39,45 @@ class LevelSpec:
 
 
 class LevelTable:
-    """One side's levels for every slot as (slots × levels) arrays, levels ascending; NaN limit = no level."""
+    """One side's levels for every slot. Slots share limit sets (a province has 600k sensors but a few dozen
+    distinct limit sets), so the (sets × levels) arrays are per set, levels ascending, NaN limit = no level,
+    and each slot holds the index of its set."""
 
     def __init__(self, per_slot: Sequence[Sequence[LevelSpec]]) -> None:
-        n = len(per_slot)
-        width = max([len(levels) for levels in per_slot] + [1])
-        self.limit = np.full((n, width), np.nan)
-        self.reset = np.full((n, width), np.nan)
-        self.on_ns = np.zeros((n, width), dtype=np.int64)
-        self.off_ns = np.zeros((n, width), dtype=np.int64)
-        self.latch = np.zeros((n, width), dtype=bool)
-        self.level = np.zeros((n, width), dtype=np.int8)
-        self.specs: list[list[LevelSpec]] = []
+        index: dict[tuple[LevelSpec, ...], int] = {}
+        seen: dict[int, int] = {}  # id of a per-slot sequence → set; callers pass one object per distinct set
+        set_of = np.zeros(len(per_slot), dtype=np.int32)
         for slot, levels in enumerate(per_slot):
-            ordered = sorted(levels, key=lambda spec: spec.level)
-            self.specs.append(ordered)
-            for j, spec in enumerate(ordered):
-                self.limit[slot, j] = spec.value
-                self.reset[slot, j] = spec.reset
-                self.on_ns[slot, j] = round(spec.on_delay_s * 1e9)
-                self.off_ns[slot, j] = round(spec.off_delay_s * 1e9)
-                self.latch[slot, j] = spec.latch
-                self.level[slot, j] = spec.level
+            found = seen.get(id(levels))
+            if found is None:
+                key = tuple(sorted(levels, key=lambda spec: spec.level))
+                found = seen[id(levels)] = index.setdefault(key, len(index))
+            set_of[slot] = found
+        self.set_of = set_of
+        self.sets: list[tuple[LevelSpec, ...]] = list(index)
+        k = len(self.sets)
+        width = max([len(levels) for levels in self.sets] + [1])
+        self.limit = np.full((k, width), np.nan)
+        self.reset = np.full((k, width), np.nan)
+        self.on_ns = np.zeros((k, width), dtype=np.int64)
+        self.off_ns = np.zeros((k, width), dtype=np.int64)
+        self.latch = np.zeros((k, width), dtype=bool)
+        self.level = np.zeros((k, width), dtype=np.int8)
+        for i, levels in enumerate(self.sets):
+            for j, spec in enumerate(levels):
+                self.limit[i, j] = spec.value
+                self.reset[i, j] = spec.reset
+                self.on_ns[i, j] = round(spec.on_delay_s * 1e9)
+                self.off_ns[i, j] = round(spec.off_delay_s * 1e9)
+                self.latch[i, j] = spec.latch
+                self.level[i, j] = spec.level
+
+    @property
+    def width(self) -> int:
+        return self.limit.shape[1]
 
     def spec(self, slot: int, level: int) -> LevelSpec:
-        return next(spec for spec in self.specs[slot] if spec.level == level)
+        return next(spec for spec in self.sets[self.set_of[slot]] if spec.level == level)
 
 
 class _Side:
@@ -73,10 +87,11 @@ class _Side:
         self.table = table
         self.rule = rule
         self.sign = sign
-        n, width = table.limit.shape
+        n, width = len(table.set_of), table.width
         self.limit = sign * table.limit
         self.reset_value = sign * table.reset
-        self.entry = np.where(np.isnan(self.limit), np.inf, self.limit).min(axis=1)
+        self.entry = np.where(np.isnan(self.limit), np.inf, self.limit).min(axis=1)[table.set_of]
+        """Per slot: the lowest (signed) limit, so a quiet column costs one comparison."""
         self.raw = np.zeros((n, width), dtype=bool)
         self.active = np.zeros((n, width), dtype=bool)
         self.latched = np.zeros((n, width), dtype=bool)
@@ -105,8 +120,8 @@ class ThresholdDetector(Rule):
     ) -> None:
         self.hold_latched = hold_latched
         self.sides = (_Side(high, HIGH, 1.0), _Side(low, LOW, -1.0))
-        self.labels = list(labels)
-        self.units = list(units) if units is not None else [""] * len(self.labels)
+        self.labels = labels
+        self.units = units if units is not None else [""] * len(self.labels)
         self.n_slots = len(self.labels)
 
     def update_frame(self, frame: Frame, series: Series) -> list[ConditionChange]:
@@ -121,7 +136,8 @@ class ThresholdDetector(Rule):
     def _update_side(self, side: _Side, series: Series) -> list[ConditionChange]:
         columns = series.slots
         value = series.value if side.sign > 0 else -series.value
-        busy = (value >= side.entry[columns]).any(axis=0) | side.engaged[columns]
+        at = series.index
+        busy = (value >= side.entry[at]).any(axis=0) | side.engaged[at]
         if not busy.any():
             return []
         picked = np.flatnonzero(busy)
@@ -129,11 +145,12 @@ class ThresholdDetector(Rule):
         v = value[:, picked]
         t = series.time[:, picked]
         levels = np.zeros(v.shape, dtype=np.int8)
-        for j in range(side.limit.shape[1]):
-            limit = side.limit[slots, j]
+        sets = side.table.set_of[slots]
+        for j in range(side.table.width):
+            limit = side.limit[sets, j]
             if np.isnan(limit).all():
                 continue
-            levels = np.maximum(levels, self._scan_level(side, slots, j, v, t, limit))
+            levels = np.maximum(levels, self._scan_level(side, slots, sets, j, v, t, limit))
         side.engaged[slots] = (side.raw[slots] | side.active[slots] | side.latched[slots]).any(axis=1)
         side.last_value[slots] = side.sign * v[-1]
         changes = self._changes(side, slots, levels, side.sign * v, t)
@@ -141,14 +158,21 @@ class ThresholdDetector(Rule):
         return changes
 
     def _scan_level(
-        self, side: _Side, slots: np.ndarray, j: int, v: np.ndarray, t: np.ndarray, limit: np.ndarray
+        self,
+        side: _Side,
+        slots: np.ndarray,
+        sets: np.ndarray,
+        j: int,
+        v: np.ndarray,
+        t: np.ndarray,
+        limit: np.ndarray,
     ) -> np.ndarray:
         over = v >= limit
-        under = v < side.reset_value[slots, j]
+        under = v < side.reset_value[sets, j]
         raw = last_decision(over | under, over, side.raw[slots, j])
         start = run_start(raw, side.raw[slots, j], t, side.start[slots, j])
-        on_ns = side.table.on_ns[slots, j]
-        off_ns = side.table.off_ns[slots, j]
+        on_ns = side.table.on_ns[sets, j]
+        off_ns = side.table.off_ns[sets, j]
         if not on_ns.any() and not off_ns.any():
             active = raw
         else:
@@ -157,7 +181,7 @@ class ThresholdDetector(Rule):
             turn_off = ~raw & (held >= off_ns)
             active = last_decision(turn_on | turn_off, turn_on, side.active[slots, j])
         effective = active
-        latch = side.table.latch[slots, j]
+        latch = side.table.latch[sets, j]
         if self.hold_latched and latch.any():
             latched = np.logical_or.accumulate(active & latch, axis=0) | side.latched[slots, j]
             side.latched[slots, j] = latched[-1]
@@ -165,7 +189,7 @@ class ThresholdDetector(Rule):
         side.raw[slots, j] = raw[-1]
         side.start[slots, j] = start[-1]
         side.active[slots, j] = active[-1]
-        return np.where(effective, side.table.level[slots, j], 0).astype(np.int8)
+        return np.where(effective, side.table.level[sets, j], 0).astype(np.int8)
 
     def _changes(
         self, side: _Side, slots: np.ndarray, levels: np.ndarray, value: np.ndarray, time: np.ndarray
@@ -211,13 +235,14 @@ class ThresholdDetector(Rule):
                 continue
             held = now_ns - side.start[slots]
             table = side.table
-            turn_on = side.raw[slots] & ~side.active[slots] & (held >= table.on_ns[slots])
-            turn_off = ~side.raw[slots] & side.active[slots] & (held >= table.off_ns[slots])
+            sets = table.set_of[slots]
+            turn_on = side.raw[slots] & ~side.active[slots] & (held >= table.on_ns[sets])
+            turn_off = ~side.raw[slots] & side.active[slots] & (held >= table.off_ns[sets])
             if not (turn_on.any() or turn_off.any()):
                 continue
             side.active[slots] = (side.active[slots] | turn_on) & ~turn_off
             if self.hold_latched:
-                side.latched[slots] |= side.active[slots] & table.latch[slots]
+                side.latched[slots] |= side.active[slots] & table.latch[sets]
             changes += self._settle(side, slots, now_ns)
         return changes
 
@@ -231,7 +256,7 @@ class ThresholdDetector(Rule):
 
     def _settle(self, side: _Side, slots: np.ndarray, now_ns: int) -> list[ConditionChange]:
         effective = side.active[slots] | side.latched[slots]
-        levels = np.where(effective, side.table.level[slots], 0).max(axis=1).astype(np.int8)
+        levels = np.where(effective, side.table.level[side.table.set_of[slots]], 0).max(axis=1).astype(np.int8)
         side.engaged[slots] = (side.raw[slots] | effective).any(axis=1)
         out = []
         for slot, level in zip(slots.tolist(), levels.tolist(), strict=True):

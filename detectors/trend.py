@@ -57,8 +57,8 @@ class TrendDetector(Rule):
         p = params
         n = len(labels)
         self.n_slots = n
-        self.labels = list(labels)
-        self.units = list(units) if units is not None else [""] * n
+        self.labels = labels
+        self.units = units if units is not None else [""] * n
         rate_on = np.isfinite(p.rate_limit_per_min)
         forecast_on = np.isfinite(p.forecast_target) & (p.forecast_blocks >= _MIN_FORECAST_BLOCKS)
         drift_on = np.isfinite(p.drift_h)
@@ -104,13 +104,10 @@ class TrendDetector(Rule):
         if not on.any():
             return []
         rows, when = rows[on], when[on]
-        back = self.rate_blocks[rows]
-        times, means = self.blocks.window(rows, back + 1)
-        span = back.max() + 1
-        first = span - 1 - back
-        pick = np.arange(len(rows))
-        minutes = (times[:, -1] - times[pick, first]) / 60e9
-        rate = (means[:, -1] - means[pick, first]) / minutes
+        newest_time, newest = self.blocks.back(rows, np.zeros(len(rows), dtype=np.int64))
+        earlier_time, earlier = self.blocks.back(rows, self.rate_blocks[rows])
+        minutes = (newest_time - earlier_time) / 60e9
+        rate = (newest - earlier) / minutes
         limit = self.rate_limit[rows]
         level = self._hysteresis(RATE, rows, rate >= limit, rate < limit / 2)
 
@@ -118,15 +115,14 @@ class TrendDetector(Rule):
             unit = self._unit(rows[i])
             return f"{self._label(rows[i])} rising {rate[i]:.3g} {unit}/min (limit {limit[i]:g} {unit}/min)"
 
-        return self._emit(RATE, rows, level, when, means[:, -1], limit, describe)
+        return self._emit(RATE, rows, level, when, newest, limit, describe)
 
     def _drift(self, rows: np.ndarray, when: np.ndarray) -> list[ConditionChange]:
         on = self.drift_on[rows]
         if not on.any():
             return []
         rows, when = rows[on], when[on]
-        _, means = self.blocks.window(rows, 1)
-        x = means[:, 0]
+        x = self.blocks.newest(rows)
         warm = self.learned[rows] >= self.warmup[rows]
         sigma = np.maximum(np.sqrt(self.variance[rows]), self.sigma_floor[rows])
         z = np.where(warm, (x - self.baseline[rows]) / sigma, 0.0)
