@@ -1,4 +1,5 @@
-"""Session fixtures shared across packages: one real demo run that several specifications read."""
+"""Session fixtures shared across packages: the example configs, and one real demo run that several
+specifications read."""
 
 from __future__ import annotations
 
@@ -15,11 +16,28 @@ from pathlib import Path
 
 import pytest
 
+from collector.config import HazwatchConfig, load_config
 from collector.localservices import LocalInfluxd, free_port, local_influxd
 from collector.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEMO_SECONDS = 60
 DEMO_SECRET = "demo-test-secret"
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def mine_config() -> HazwatchConfig:
+    return load_config(EXAMPLES / "coal-mine.yaml")
+
+
+@pytest.fixture(scope="session")
+def plant_config() -> HazwatchConfig:
+    return load_config(EXAMPLES / "chemical-plant.yaml")
 
 
 @dataclass

@@ -5,16 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from mqtt_harness import PLANT_CONFIG, RunningSource, wait_until
+from mqtt_harness import RunningSource, wait_until
 
-from collector.config import HazwatchConfig, SensorRegistry, load_config
+from collector.config import HazwatchConfig, SensorRegistry
 from collector.localservices import LocalMosquitto, local_mosquitto
 from collector.mqtt.source import MqttSource
-
-
-@pytest.fixture(scope="session")
-def plant_config() -> HazwatchConfig:
-    return load_config(PLANT_CONFIG)
 
 
 @pytest.fixture(scope="session")
