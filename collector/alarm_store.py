@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collector.config import SensorRegistry
+from collector.durable_sqlite import open_durable
 from collector.logs import RateLimitedLog
 from detectors.lifecycle import AlarmLifecycle
 from hazwatch.events import AlarmEvent
@@ -63,13 +64,8 @@ class AuditEntry:
 
 class AlarmStore:
     def __init__(self, path: Path | str) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self.path = Path(path)
+        self._db = open_durable(self.path, _SCHEMA)
 
     @classmethod
     def in_state_dir(cls, state_dir: Path | str) -> AlarmStore:

@@ -8,9 +8,10 @@ handed out, which is what keeps each sensor's events in order at each receiver.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+from collector.durable_sqlite import open_durable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -73,13 +74,8 @@ class PendingEscalation:
 
 class Outbox:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # autocommit; FULL sync: an accepted alarm must survive a power loss, and alarms are rare.
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_durable(path, _SCHEMA)
 
     def add(self, deliveries: list[NewDelivery], now_ns: int) -> int:
         """Store deliveries in one transaction; one already stored (same receiver and event_id) is not added twice."""

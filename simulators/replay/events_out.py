@@ -1,19 +1,18 @@
-"""Alarm events as records (the webhook fields plus rule and transition), written as JSONL or CSV."""
+"""Alarm events written as JSONL (the webhook payload, so `hazwatch alarms kpi --from` reads it) or CSV."""
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from collector.config.registry import SensorRegistry
+from collector.notify.payload import PayloadBuilder
 from detectors.kpi import KpiRecord
 from hazwatch.events import AlarmEvent
 
-FIELDS = [
+FIELDS = [  # the CSV columns: the webhook payload's flat fields
     "event_id",
     "time",
     "site",
@@ -34,33 +33,6 @@ FIELDS = [
 ]
 
 
-def rfc3339(time_ns: int) -> str:
-    return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def event_record(event: AlarmEvent, registry: SensorRegistry) -> dict[str, object]:
-    info = registry.sensors[event.slot]
-    return {
-        "event_id": event.event_id,
-        "time": rfc3339(event.time_ns),
-        "site": info.site,
-        "area": info.area,
-        "sensor": info.sensor,
-        "kind": info.kind.value,
-        "rule": event.rule,
-        "category": event.category,
-        "transition": event.transition.value,
-        "state": event.state.value,
-        "level": event.level,
-        "level_name": event.level_name,
-        "priority": event.priority,
-        "value": None if math.isnan(event.value) else event.value,
-        "limit": None if math.isnan(event.limit) else event.limit,
-        "unit": info.unit,
-        "message": event.message,
-    }
-
-
 def kpi_records(events: Sequence[AlarmEvent], registry: SensorRegistry) -> list[KpiRecord]:
     return [
         KpiRecord(
@@ -76,10 +48,11 @@ def kpi_records(events: Sequence[AlarmEvent], registry: SensorRegistry) -> list[
 def write_events(path: str | Path, events: Sequence[AlarmEvent], registry: SensorRegistry) -> int:
     """JSON Lines for .jsonl/.json, CSV for .csv; returns how many events were written."""
     path = Path(path)
-    records = [event_record(e, registry) for e in events]
+    builder = PayloadBuilder(registry)
+    records = [builder.build(e) for e in events]
     if path.suffix.lower() == ".csv":
         with path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(out, fieldnames=FIELDS)
+            writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(records)
     else:

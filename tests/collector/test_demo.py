@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from collector.config import SensorRegistry, load_configs
 from collector.demo import DEMO_CONFIGS, OUTAGE_DEVICE
+from collector.notify.payload import parse_rfc3339
 from hazwatch.quality import Quality
-
-NS = 1_000_000_000
 
 
 def _count_by_sensor(demo_run, where: str = "") -> dict[tuple[str, str], int]:
@@ -55,7 +52,7 @@ def test_face_methane_raise_power_cut_and_clear_reach_the_receiver_in_order_sign
     assert raise_.payload["value"] >= 1.0 and cut.payload["value"] >= 1.5 and clear.payload["value"] < 1.0
     assert all(d.signature_valid for d in demo_run.receiver.deliveries)
     for delivery in (raise_, cut, clear):
-        from_reading_ms = (delivery.received_ns - _rfc3339_ns(delivery.payload["time"])) / 1e6
+        from_reading_ms = (delivery.received_ns - parse_rfc3339(delivery.payload["time"])) / 1e6
         assert from_reading_ms < 1000, delivery.payload
 
 
@@ -66,7 +63,7 @@ def test_the_power_cut_comes_from_the_first_reading_over_1_5_percent(demo_run) -
         'SELECT "value" FROM "readings" WHERE "sensor" = \'LW-CH4-T1\' AND "value" >= 1.5 LIMIT 1'
     )
     first_over_ns = series["values"][0][0]
-    assert abs(_rfc3339_ns(cut["time"]) - first_over_ns) < 1_000_000, "webhook times carry milliseconds"
+    assert abs(parse_rfc3339(cut["time"]) - first_over_ns) < 1_000_000, "webhook times carry milliseconds"
 
 
 def test_calibration_raises_no_process_alarm_and_an_outage_raises_an_offline_alarm(demo_run) -> None:
@@ -75,9 +72,3 @@ def test_calibration_raises_no_process_alarm_and_an_outage_raises_an_offline_ala
     offline = [d.payload for d in demo_run.receiver.deliveries if d.payload["rule"].startswith("health.")]
     assert any(e["rule"] == "health.device_offline" and e["transition"] == "raise" for e in offline), OUTAGE_DEVICE
     assert any(e["sensor"] == "LW-TEMP-T2" and e["transition"] == "raise" for e in offline)
-
-
-def _rfc3339_ns(text: str) -> int:
-    whole, _, fraction = text.rstrip("Z").partition(".")
-    seconds = int(datetime.fromisoformat(whole + "+00:00").timestamp())
-    return seconds * NS + int((fraction or "0").ljust(9, "0")[:9])
