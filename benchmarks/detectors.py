@@ -12,19 +12,19 @@ from collections.abc import Callable
 
 from benchmarks.fleet import POLL_INTERVAL_NS, START_NS, Fleet, build_fleet
 
-NOT_LANDED = "not measured: collector.detection_setup.build_detector_stack is not importable"
+NOT_LANDED = "not measured: collector.pipeline.detection.build_detector_stack is not importable"
 
 
 def stack_builder() -> tuple[Callable | None, str]:
     try:
-        from collector.detection_setup import build_detector_stack
+        from collector.pipeline.detection import build_detector_stack
     except ImportError as exc:
         return None, f"{NOT_LANDED} ({exc})"
     return build_detector_stack, ""
 
 
 def build_stack(fleet: Fleet):
-    from detectors.lifecycle import AlarmLifecycle
+    from detectors.alarms.lifecycle import AlarmLifecycle
 
     build, reason = stack_builder()
     if build is None:

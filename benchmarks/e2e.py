@@ -26,7 +26,7 @@ import paho.mqtt.client as paho
 from benchmarks.e2e_site import TOPIC
 from benchmarks.fleet import template_site
 from benchmarks.procs import ROOT
-from collector.localservices import free_port, local_influxd, local_mosquitto
+from collector.app.localservices import free_port, local_influxd, local_mosquitto
 from simulators.mine import MineModel
 
 COPIES = 10
@@ -218,7 +218,7 @@ def influxd_alone(sensors: int, cycles: int, batch_points: int = 10_000) -> floa
     import httpx
 
     from benchmarks.fleet import build_fleet
-    from collector.sinks.lineprotocol import ReadingEncoder
+    from hazwatch.storage.lineprotocol import ReadingEncoder
 
     fleet = build_fleet(sensors, cycles=cycles + 1)
     encoder = ReadingEncoder(fleet.registry)

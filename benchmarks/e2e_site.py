@@ -8,8 +8,8 @@ do. Both the load generator and the hazwatch process build the config from the s
 from __future__ import annotations
 
 from benchmarks.fleet import replicate, template_site
-from collector.config.notify import Subscriber, SubscriberFilter, WebhookSettings
-from collector.config.schema import HazwatchConfig, InfluxSettings, MqttDevice, MqttSettings, MqttTopic
+from hazwatch.config.notify import Subscriber, SubscriberFilter, WebhookSettings
+from hazwatch.config.schema import HazwatchConfig, InfluxSettings, MqttDevice, MqttSettings, MqttTopic
 
 TOPIC = "province/{site}/gateway"
 

@@ -13,13 +13,13 @@ import sys
 from prometheus_client import REGISTRY
 
 from benchmarks.e2e_site import e2e_config
-from collector.config.registry import SensorRegistry
-from collector.detection_setup import build_detector_stack
-from collector.mqtt.source import mqtt_sources
 from collector.notify.webhooks import WebhookNotifier
-from collector.pipeline import Pipeline
-from collector.sinks.influx import InfluxSink
-from detectors.lifecycle import AlarmLifecycle
+from collector.pipeline.detection import build_detector_stack
+from collector.pipeline.loop import Pipeline
+from collector.sources.mqtt.source import mqtt_sources
+from collector.storage.influx import InfluxSink
+from detectors.alarms.lifecycle import AlarmLifecycle
+from hazwatch.config.registry import SensorRegistry
 
 
 async def main(args: dict) -> None:

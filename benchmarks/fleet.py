@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from collector.config.loader import load_config
-from collector.config.registry import SensorRegistry
-from collector.config.schema import HazwatchConfig, Site
 from hazwatch.batch import ReadingBatch
+from hazwatch.config.examples import MINE_EXAMPLE
+from hazwatch.config.loader import load_config
+from hazwatch.config.registry import SensorRegistry
+from hazwatch.config.schema import HazwatchConfig, Site
 from hazwatch.quality import Quality
 from simulators.mine import MineModel
 
-EXAMPLE_MINE = Path(__file__).resolve().parent.parent / "examples" / "coal-mine.yaml"
+EXAMPLE_MINE = MINE_EXAMPLE
 POLL_INTERVAL_NS = 2_000_000_000
 """The example's substations are polled every 2 s: one cycle of every sensor per 2 s of stream time."""
 START_NS = 1_750_000_000_000_000_000

@@ -11,7 +11,8 @@ import time
 from influxdb_client import Point, WritePrecision
 
 from benchmarks.fleet import build_fleet
-from collector.sinks.lineprotocol import READINGS_MEASUREMENT, ReadingEncoder
+from hazwatch.storage.lineprotocol import ReadingEncoder
+from hazwatch.storage.schema import READINGS
 
 
 def _rate(encode, points: int, seconds: float) -> float:
@@ -42,7 +43,7 @@ def measure(points: int, seconds: float) -> dict:
         for slot, value, q, t in zip(slots, values, quality, times, strict=True):
             info = sensors[slot]
             point = (
-                Point(READINGS_MEASUREMENT)
+                Point(READINGS)
                 .tag("site", info.site)
                 .tag("area", info.area)
                 .tag("sensor", info.sensor)

@@ -19,8 +19,8 @@ from hazwatch.quality import Quality
 
 def memory_worker(sensors: int) -> dict:
     from benchmarks.detectors import stack_builder
-    from collector.config.registry import SensorRegistry
-    from detectors.lifecycle import AlarmLifecycle
+    from detectors.alarms.lifecycle import AlarmLifecycle
+    from hazwatch.config.registry import SensorRegistry
 
     build, reason = stack_builder()
     sites = max(1, round(sensors / sensors_per_site()))

@@ -16,10 +16,10 @@ import time
 
 from benchmarks.fleet import replicate
 from benchmarks.procs import ROOT
-from collector.config.registry import SensorRegistry
-from collector.config.schema import HazwatchConfig, ModbusDevice
-from collector.localservices import free_port
-from collector.modbus.source import modbus_sources
+from collector.app.localservices import free_port
+from collector.sources.modbus.source import modbus_sources
+from hazwatch.config.registry import SensorRegistry
+from hazwatch.config.schema import HazwatchConfig, ModbusDevice
 
 
 def devices_per_site() -> int:

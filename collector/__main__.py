@@ -1,5 +1,5 @@
 """`python -m collector` is the `hazwatch` command, for environments where the script is not on PATH."""
 
-from collector.cli import main
+from collector.app.cli import main
 
 main()

@@ -8,7 +8,7 @@ minutes, or no data at all, fires the alert in Grafana, independent of the colle
 from __future__ import annotations
 
 from dashboards.panels import DATASOURCE_UID
-from dashboards.schema import SYSTEM_HEALTH
+from hazwatch.storage.schema import SYSTEM_HEALTH
 
 RULE_UID = "hazwatch-heartbeat"
 RULE_GROUP = "hazwatch-deadman"

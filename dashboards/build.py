@@ -13,10 +13,6 @@ import math
 import re
 from collections.abc import Iterable
 
-from collector.config import HazwatchConfig, SensorInfo, SensorRegistry
-from collector.config.defaults import EXPOSURE_LIMITS_PPM
-from collector.config.kinds import BINARY_KINDS, TOXIC_KINDS
-from collector.config.limits import LimitLevel, Limits
 from dashboards import queries as q
 from dashboards.panels import (
     DATASOURCE,
@@ -30,6 +26,10 @@ from dashboards.panels import (
     limit_thresholds,
     panel,
 )
+from hazwatch.config import HazwatchConfig, SensorInfo, SensorRegistry
+from hazwatch.config.defaults import EXPOSURE_LIMITS_PPM
+from hazwatch.config.kinds import BINARY_KINDS, TOXIC_KINDS
+from hazwatch.config.limits import LimitLevel, Limits
 from hazwatch.quality import QUALITY_NAMES, Quality
 
 SCHEMA_VERSION = 39

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from collector.config.limits import Limits
+from hazwatch.config.limits import Limits
 
 DATASOURCE_UID = "hazwatch-influxdb"
 DATASOURCE_NAME = "hazwatch InfluxDB"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from collector.config import HazwatchConfig
 from dashboards import alerting
 from dashboards.build import FOLDER_TITLE, FOLDER_UID, build_dashboards
 from dashboards.panels import DATASOURCE_NAME, DATASOURCE_UID
+from hazwatch.config import HazwatchConfig
 
 GRAFANA_PROVISIONING = "/etc/grafana/provisioning"
 """Where the official Grafana image reads provisioning from; the provider's path is inside it."""

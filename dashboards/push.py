@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError
 
-from collector.config import HazwatchConfig
 from dashboards import alerting
 from dashboards.build import FOLDER_TITLE, FOLDER_UID, build_dashboards
 from dashboards.panels import DATASOURCE_UID
 from dashboards.provisioning import datasource
+from hazwatch.config import HazwatchConfig
 
 TOKEN_ENV = "GRAFANA_TOKEN"
 

@@ -1,4 +1,4 @@
-"""The InfluxQL every panel runs, written out in full (`rawQuery: true`) against dashboards/schema.py.
+"""The InfluxQL every panel runs, written out in full (`rawQuery: true`) against hazwatch/storage/schema.py.
 
 Grafana expands `$timeFilter`, `$__interval` and the template variables `$site`, `$area`,
 `$sensor` before sending a query; the variables' "All" value is `.*`, so a regex filter
@@ -7,7 +7,7 @@ Grafana expands `$timeFilter`, `$__interval` and the template variables `$site`,
 
 from __future__ import annotations
 
-from dashboards.schema import ALARM_KPI, ALARMS, READINGS, READINGS_5M, SYSTEM_HEALTH
+from hazwatch.storage.schema import ALARM_KPI, ALARMS, READINGS, READINGS_5M, SYSTEM_HEALTH
 
 ACTIVE_ALARM_LOOKBACK = "30d"
 """How far back the active-alarm list looks for an alarm's last transition (independent of the time picker)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from collector.config.kinds import DEFAULT_RANGE, AreaKind, Location, SensorKind
-from collector.config.schema import Site
+from hazwatch.config.kinds import DEFAULT_RANGE, AreaKind, Location, SensorKind
+from hazwatch.config.schema import Site
 from hazwatch.quality import Quality
 
 SHEARER_PERIOD_S = 5400.0

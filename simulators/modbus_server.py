@@ -20,7 +20,7 @@ from pymodbus import FramerType
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from collector.config.schema import BIT_TABLES, REGISTER_WORDS, HazwatchConfig, ModbusDevice, ModbusRegister, Site
+from hazwatch.config.schema import BIT_TABLES, REGISTER_WORDS, HazwatchConfig, ModbusDevice, ModbusRegister, Site
 from hazwatch.quality import Quality
 from simulators.model import SiteModel
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import paho.mqtt.client as paho
 
-from collector.config.schema import MqttDevice, MqttTopic, Site
+from hazwatch.config.schema import MqttDevice, MqttTopic, Site
 from hazwatch.quality import QUALITY_NAMES, Quality
 from simulators.model import SiteModel
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from collector.config.kinds import DEFAULT_RANGE, TOXIC_KINDS, AreaKind, SensorKind
-from collector.config.schema import Sensor, Site
+from hazwatch.config.kinds import DEFAULT_RANGE, TOXIC_KINDS, AreaKind, SensorKind
+from hazwatch.config.schema import Sensor, Site
 
 _TOXIC_BACKGROUND_PPM = {SensorKind.NH3: 1.0, SensorKind.CO: 1.5, SensorKind.H2S: 0.2}
 _PRESSURE_DOUBLING_C = 20.0

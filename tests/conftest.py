@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from collector.config import HazwatchConfig, load_config
-from collector.localservices import LocalInfluxd, free_port, local_influxd
+from collector.app.localservices import LocalInfluxd, LocalMosquitto, free_port, local_influxd, local_mosquitto
 from collector.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from hazwatch.config import HazwatchConfig, SensorRegistry, load_config
+from hazwatch.config.examples import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEMO_SECONDS = 60
 DEMO_SECRET = "demo-test-secret"
 
@@ -38,6 +38,23 @@ def mine_config() -> HazwatchConfig:
 @pytest.fixture(scope="session")
 def plant_config() -> HazwatchConfig:
     return load_config(EXAMPLES / "chemical-plant.yaml")
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[LocalMosquitto]:
+    """A private, real mosquitto on a free port, stopped after the test."""
+    with local_mosquitto() as broker:
+        yield broker
+
+
+@pytest.fixture
+def mine_registry(mine_config: HazwatchConfig) -> SensorRegistry:
+    return SensorRegistry.from_config(mine_config)
+
+
+@pytest.fixture
+def plant_registry(plant_config: HazwatchConfig) -> SensorRegistry:
+    return SensorRegistry.from_config(plant_config)
 
 
 @dataclass
@@ -118,7 +135,7 @@ def demo_run() -> Iterator[DemoRun]:
             text=True,
             timeout=DEMO_SECONDS + 90,
             env=env,
-            cwd=Path(__file__).parents[1],
+            cwd=Path(__file__).resolve().parents[1],
             check=False,
         )
         try:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections import deque
 
-from collector.config.defaults import EXPOSURE_LIMITS_PPM
-from collector.config.kinds import SensorKind
-from collector.config.registry import SensorRegistry
 from hazwatch.batch import ReadingBatch
+from hazwatch.config.defaults import EXPOSURE_LIMITS_PPM
+from hazwatch.config.kinds import SensorKind
+from hazwatch.config.registry import SensorRegistry
 from hazwatch.quality import Quality
 
 MINUTE_NS = 60_000_000_000

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from river import anomaly
 
-from collector.config.registry import SensorRegistry
 from hazwatch.batch import ReadingBatch
+from hazwatch.config.registry import SensorRegistry
 
 
 class RiverScoring:

@@ -12,9 +12,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from collector.config.notify import Subscriber
 from collector.notify.outbox import Outbox, PendingEscalation
 from collector.notify.payload import rfc3339
+from hazwatch.config.notify import Subscriber
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 
 _STARTS = (Transition.RAISE, Transition.ESCALATE, Transition.RENOTIFY, Transition.UNSHELVE)

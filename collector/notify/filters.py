@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from collector.config.notify import Subscriber, SubscriberFilter
+from hazwatch.config.notify import Subscriber, SubscriberFilter
 
 
 def filter_matches(rule: SubscriberFilter, payload: dict[str, object]) -> bool:

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from collector.config import SensorRegistry
 from collector.notify.payload import PayloadBuilder, encode
+from hazwatch.config import SensorRegistry
 from hazwatch.events import AlarmEvent
 
 log = logging.getLogger("hazwatch.alarms")

@@ -16,11 +16,11 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from collector.config import SensorRegistry
-from collector.config.schema import MqttSettings
-from collector.logs import RateLimitedLog
 from collector.notify.payload import PayloadBuilder, encode
-from detectors.lifecycle import SERVICE_RULE
+from collector.telemetry.logs import RateLimitedLog
+from detectors.alarms.lifecycle import SERVICE_RULE
+from hazwatch.config import SensorRegistry
+from hazwatch.config.schema import MqttSettings
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 
 log = logging.getLogger("hazwatch.mqtt_alarms")

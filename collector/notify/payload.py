@@ -11,8 +11,8 @@ import json
 import math
 from datetime import UTC, datetime
 
-from collector.config import SensorRegistry
-from detectors.kpi import KpiRecord
+from detectors.alarms.kpi import KpiRecord
+from hazwatch.config import SensorRegistry
 from hazwatch.events import AlarmEvent
 
 SCHEMA_VERSION = 1

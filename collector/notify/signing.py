@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from collector.config.notify import WebhookSettings
+from hazwatch.config.notify import WebhookSettings
 
 TIMESTAMP_HEADER = "X-Hazwatch-Timestamp"
 SIGNATURE_HEADER = "X-Hazwatch-Signature"

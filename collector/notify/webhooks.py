@@ -19,15 +19,15 @@ from pathlib import Path
 
 import httpx
 
-from collector import metrics
-from collector.config import SensorRegistry
-from collector.config.notify import Subscriber, WebhookSettings
-from collector.logs import RateLimitedLog
 from collector.notify.escalation import EscalationTracker
 from collector.notify.filters import subscriber_wants
 from collector.notify.outbox import Delivery, NewDelivery, Outbox
 from collector.notify.payload import PayloadBuilder, alertmanager_body, encode
 from collector.notify.signing import load_secret, signed_headers
+from collector.telemetry import metrics
+from collector.telemetry.logs import RateLimitedLog
+from hazwatch.config import SensorRegistry
+from hazwatch.config.notify import Subscriber, WebhookSettings
 from hazwatch.events import AlarmEvent
 
 log = logging.getLogger("hazwatch.webhooks")

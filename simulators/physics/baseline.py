@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collector.config.kinds import SensorKind
-from collector.config.registry import SensorInfo
+from hazwatch.config.kinds import SensorKind
+from hazwatch.config.registry import SensorInfo
 
 _CLEAN_AIR: dict[SensorKind, float] = {
     SensorKind.CH4: 0.05,

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from collector.config.kinds import AreaKind, Location, SensorKind, SiteType
-from collector.config.registry import SensorInfo, SensorRegistry
-from collector.config.schema import HazwatchConfig, ModbusDevice, Site
+from hazwatch.config.kinds import AreaKind, Location, SensorKind, SiteType
+from hazwatch.config.registry import SensorInfo, SensorRegistry
+from hazwatch.config.schema import HazwatchConfig, ModbusDevice, Site
 
 
 class LayoutError(ValueError):

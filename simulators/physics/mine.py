@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from collector.config.kinds import AreaKind, Location, SensorKind
-from collector.config.registry import SensorInfo
+from hazwatch.config.kinds import AreaKind, Location, SensorKind
+from hazwatch.config.registry import SensorInfo
 from simulators.physics import signals
 from simulators.physics.baseline import quiet_value
 from simulators.physics.events import BeltFire, CuttingSurge, FanStop, Outburst, PhysicsEvent, SpontaneousCombustion

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from collector.config.kinds import AreaKind, SensorKind
-from collector.config.registry import SensorInfo
+from hazwatch.config.kinds import AreaKind, SensorKind
+from hazwatch.config.registry import SensorInfo
 from simulators.physics import signals
 from simulators.physics.baseline import quiet_value
 from simulators.physics.events import CoolingLoss, Leak, PhysicsEvent, TankHeating

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from collector.config.kinds import BINARY_KINDS, SensorKind
-from collector.config.registry import SensorInfo
+from hazwatch.config.kinds import BINARY_KINDS, SensorKind
+from hazwatch.config.registry import SensorInfo
 from hazwatch.quality import Quality
 from simulators.physics import signals
 from simulators.physics.events import (

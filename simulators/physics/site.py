@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
-from collector.config.kinds import SiteType
-from collector.config.schema import HazwatchConfig
+from hazwatch.config.kinds import SiteType
+from hazwatch.config.schema import HazwatchConfig
 from hazwatch.quality import Quality
 from simulators.physics.events import PHYSICS_EVENTS, ScenarioEvent
 from simulators.physics.layout import SiteLayout

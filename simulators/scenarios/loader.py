@@ -7,14 +7,14 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from collector.config import HazwatchConfig, load_config
-from collector.config.loader import format_path, parse_config
+from hazwatch.config import HazwatchConfig, load_config
+from hazwatch.config.examples import EXAMPLES
+from hazwatch.config.loader import format_path, parse_config
 from simulators.physics.layout import LayoutError, SiteLayout
 from simulators.physics.site import Rendering, SimulatedSite
 from simulators.scenarios.model import Scenario
 
 LIBRARY = Path(__file__).parent / "library"
-REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 class ScenarioError(ValueError):
@@ -42,11 +42,12 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def scenario_config_path(scenario: Scenario, scenario_path: Path | None = None) -> Path:
-    """A scenario's config path is relative to its own file first, then to the repository root."""
+    """A scenario's config path is relative to its own file first, then to the installed package (where the
+    library's `examples/...` configs ship)."""
     candidates = [Path(scenario.config)]
     if scenario_path is not None:
         candidates.insert(0, scenario_path.parent / scenario.config)
-    candidates.append(REPOSITORY / scenario.config)
+    candidates.append(EXAMPLES.parent / scenario.config)
     for candidate in candidates:
         if candidate.exists():
             return candidate

@@ -7,7 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from collector.config.detection import DetectionSettings
+from hazwatch.config.detection import DetectionSettings
 from simulators.physics.events import ScenarioEvent
 from simulators.physics.site import DEFAULT_START
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from grafana_macros import EXAMPLE_CONFIGS, EXAMPLES
+from grafana_macros import EXAMPLE_CONFIGS
 from schema_fixture import FixtureFacts, fill_schema_fixture
 
-from collector.config import HazwatchConfig, load_config
-from collector.localservices import LocalInfluxd, local_influxd
+from collector.app.localservices import LocalInfluxd, local_influxd
 from dashboards.build import build_dashboards
+from hazwatch.config import HazwatchConfig, load_config
+from hazwatch.config.examples import EXAMPLES
 
 
 @pytest.fixture(scope="session")

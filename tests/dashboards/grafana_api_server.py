@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from collector.localservices import free_port
+from collector.app.localservices import free_port
 
 
 @dataclass

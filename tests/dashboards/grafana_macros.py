@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_CONFIGS = ("coal-mine.yaml", "chemical-plant.yaml")
 
 TIME_FILTER = "time >= now() - 3h"

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 
-from collector import metrics
-from collector.config import HazwatchConfig, SensorInfo, SensorRegistry
-from collector.health_writer import HealthWriter
-from collector.notify.kpi_writer import AlarmKpiWriter
-from collector.sinks.lineprotocol import AlarmEncoder, ReadingEncoder
-from collector.sinks.retention import create_database, policy_statements, statistics_select
+from collector.alarms.kpi_writer import AlarmKpiWriter
+from collector.storage.health_writer import HealthWriter
+from collector.storage.retention import create_database, policy_statements, statistics_select
+from collector.telemetry import metrics
 from hazwatch.batch import ReadingBatch
+from hazwatch.config import HazwatchConfig, SensorInfo, SensorRegistry
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 from hazwatch.quality import Quality
+from hazwatch.storage.lineprotocol import AlarmEncoder, ReadingEncoder
 
 NS = 1_000_000_000
 SPAN_S = 2 * 3600

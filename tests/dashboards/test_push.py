@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 from grafana_api_server import GrafanaApiServer
-from grafana_macros import EXAMPLE_CONFIGS, EXAMPLES
+from grafana_macros import EXAMPLE_CONFIGS
 from typer.testing import CliRunner
 
-from collector.cli import app
+from collector.app.cli import app
 from dashboards.alerting import RULE_UID
 from dashboards.build import FOLDER_UID
 from dashboards.panels import DATASOURCE_UID
+from hazwatch.config.examples import EXAMPLES
 
 TOKEN = "glsa_test-token"
 CONFIGS = [str(EXAMPLES / name) for name in EXAMPLE_CONFIGS]

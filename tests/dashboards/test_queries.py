@@ -7,10 +7,10 @@ import re
 import pytest
 from grafana_macros import expand
 
-from collector.config import SensorRegistry
 from dashboards.alerting import deadman_rule
-from dashboards.schema import MEASUREMENTS
+from hazwatch.config import SensorRegistry
 from hazwatch.events import AlarmState, Transition
+from hazwatch.storage.schema import MEASUREMENTS
 
 FROM = re.compile(r'FROM\s+(?:"[^"]+"\.)?"([^"]+)"')
 IDENTIFIER = re.compile(r'"([^"]+)"')

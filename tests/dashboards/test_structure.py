@@ -7,10 +7,10 @@ import re
 from collections import Counter
 from itertools import combinations
 
-from collector.config import HazwatchConfig, SensorInfo, SensorRegistry
-from collector.config.limits import Limits
 from dashboards.build import build_dashboards
 from dashboards.panels import DATASOURCE_UID, LEVEL_COLORS, NORMAL_COLOR
+from hazwatch.config import HazwatchConfig, SensorInfo, SensorRegistry
+from hazwatch.config.limits import Limits
 
 POINT_QUERY = re.compile(r"\"site\" = '([^']+)' AND \"sensor\" = '([^']+)'")
 

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from collector.config import HazwatchConfig, SensorRegistry, load_config
-from collector.detection_setup import build_detector_stack
-from detectors.lifecycle import AlarmLifecycle
-from detectors.stack import DetectorStack
+from collector.pipeline.detection import build_detector_stack
+from detectors.alarms.lifecycle import AlarmLifecycle
+from detectors.engine.stack import DetectorStack
 from hazwatch.batch import ReadingBatch
+from hazwatch.config import HazwatchConfig, SensorRegistry, load_config
+from hazwatch.config.examples import EXAMPLES
 from hazwatch.events import AlarmEvent
 from hazwatch.quality import Quality
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-SECOND = 1_000_000_000
-T0 = 1_700_000_000 * SECOND
+from tests.support.detectors import SECOND, T0
 
 
 @dataclass
@@ -103,6 +100,3 @@ def plant() -> Site:
 def noisy(rng: np.random.Generator, sigma: float) -> Callable[[float], float]:
     return lambda value: value + float(rng.normal(0, sigma))
 
-
-def of_rule(events: list[AlarmEvent], rule: str, slot: int | None = None) -> list[AlarmEvent]:
-    return [e for e in events if e.rule == rule and (slot is None or e.slot == slot)]

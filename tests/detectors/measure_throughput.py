@@ -13,10 +13,10 @@ import time
 
 import numpy as np
 
-from collector.config import SensorRegistry, load_config
-from collector.detection_setup import build_detector_stack
-from detectors.lifecycle import AlarmLifecycle
+from collector.pipeline.detection import build_detector_stack
+from detectors.alarms.lifecycle import AlarmLifecycle
 from hazwatch.batch import ReadingBatch
+from hazwatch.config import SensorRegistry, load_config
 
 SECOND = 1_000_000_000
 

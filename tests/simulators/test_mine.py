@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from collector.config import load_config
+from hazwatch.config import load_config
+from hazwatch.config.examples import MINE_EXAMPLE as EXAMPLE
 from simulators.mine import RETURN_LAG_S, SHEARER_PERIOD_S, MineModel
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "coal-mine.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,19 @@ import math
 import re
 import shutil
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from collector.config import HazwatchConfig, load_config
-from collector.config.kinds import DEFAULT_RANGE
-from collector.config.schema import ModbusDevice, ModbusRegister
-from collector.localservices import free_port
+from collector.app.localservices import free_port
+from hazwatch.config import HazwatchConfig, load_config
+from hazwatch.config.examples import MINE_EXAMPLE as EXAMPLE
+from hazwatch.config.kinds import DEFAULT_RANGE
+from hazwatch.config.schema import ModbusDevice, ModbusRegister
 from hazwatch.quality import Quality
 from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "coal-mine.yaml"
 STRUCT = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "int64": "q", "uint64": "Q"}
 STRUCT |= {"float32": "f", "float64": "d"}
 MBPOLL_TABLE = {"coil": "0", "discrete": "1", "input": "3", "holding": "4"}

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from collector.config import SensorRegistry, load_config
-from collector.config.kinds import SensorKind
-from collector.config.schema import Site
+from hazwatch.config import SensorRegistry, load_config
+from hazwatch.config.examples import PLANT_EXAMPLE as PLANT_CONFIG
+from hazwatch.config.kinds import SensorKind
+from hazwatch.config.schema import Site
 from simulators.plant import PlantModel
 
-PLANT_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "chemical-plant.yaml"
 THREE_HOURS = np.arange(0.0, 3 * 3600.0, 10.0)
 
 

@@ -8,16 +8,14 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from aiohttp import web
 
-from collector.localservices import free_port
+from collector.app.localservices import free_port
 from collector.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from collector.notify.webhooks import WebhookNotifier
-from detectors.conditions import ConditionChange
+from detectors.alarms.conditions import ConditionChange
 
-EXAMPLES = Path(__file__).parents[3] / "examples"
 SECRET = b"test-secret-of-the-control-room"
 
 

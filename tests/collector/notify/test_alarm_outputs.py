@@ -15,12 +15,13 @@ from notify_harness import methane_change
 from paho.mqtt.enums import CallbackAPIVersion
 from typer.testing import CliRunner
 
-from collector.cli.app import app
-from collector.config.schema import MqttSettings
-from collector.localservices import local_influxd, local_mosquitto
+from collector.app.cli.app import app
+from collector.app.localservices import local_influxd, local_mosquitto
 from collector.notify.log_sink import JsonlEventSink, LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
-from detectors.lifecycle import AlarmLifecycle
+from detectors.alarms.lifecycle import AlarmLifecycle
+from hazwatch.config.schema import MqttSettings
+from tests.support.waiting import wait_until
 
 SITE, FACE = "xinyuan-mine", "LW-CH4-T1"
 S = 1_000_000_000
@@ -43,12 +44,6 @@ def retained_state(url: str, topic: str, timeout: float = 5.0) -> dict:
     assert got_topic == topic and retain
     return json.loads(payload)
 
-
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 @pytest.mark.anyio

@@ -9,10 +9,10 @@ from collections import defaultdict
 import pytest
 from notify_harness import SECRET, Receiver, methane_change, running
 
-from collector.config.notify import Escalation, Subscriber, WebhookSettings
 from collector.notify.outbox import Outbox
 from collector.notify.webhooks import OUTBOX_FILE, WebhookNotifier
-from detectors.lifecycle import AlarmLifecycle
+from detectors.alarms.lifecycle import AlarmLifecycle
+from hazwatch.config.notify import Escalation, Subscriber, WebhookSettings
 from hazwatch.events import AlarmEvent
 
 pytestmark = pytest.mark.anyio

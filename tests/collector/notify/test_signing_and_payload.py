@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from collector.config.notify import Subscriber, SubscriberFilter, WebhookSettings
 from collector.notify.filters import subscriber_wants
 from collector.notify.payload import PayloadBuilder, encode, kpi_record_from_payload
 from collector.notify.signing import MissingSecret, load_secret, sign, signed_headers, verify
+from hazwatch.config.notify import Subscriber, SubscriberFilter, WebhookSettings
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 
 

@@ -8,9 +8,9 @@ import time
 import pytest
 from notify_harness import SECRET, Receiver, methane_change, running
 
-from collector.config.notify import Escalation, Subscriber, SubscriberFilter, WebhookSettings
 from collector.notify.webhooks import WebhookNotifier
-from detectors.lifecycle import AlarmLifecycle
+from detectors.alarms.lifecycle import AlarmLifecycle
+from hazwatch.config.notify import Escalation, Subscriber, SubscriberFilter, WebhookSettings
 from hazwatch.events import Transition
 
 pytestmark = pytest.mark.anyio

@@ -1,0 +1,35 @@
+"""`hazwatch check CONFIG`: validate config files and summarise what they describe."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from collector.app.cli.app import app, console, load_or_exit
+from hazwatch.config import SensorRegistry
+from hazwatch.config.schema import ModbusDevice
+
+
+@app.command()
+def check(configs: Annotated[list[Path], typer.Argument(help="site config files (YAML)")]) -> None:
+    """Validate site configs: print a summary, or every problem with its field path and exit 2."""
+    config = load_or_exit(configs)
+    registry = SensorRegistry.from_config(config)
+    for site in config.sites:
+        sensors = [s for s in registry if s.site == site.id]
+        modbus = sum(isinstance(d, ModbusDevice) for d in site.devices)
+        console.print(
+            f"[bold]{site.id}[/] ({site.type}, {site.name or 'unnamed'}): {len(site.areas)} areas, "
+            f"{len(site.devices)} devices ({modbus} Modbus, {len(site.devices) - modbus} MQTT), {len(sensors)} sensors"
+        )
+        table = Table("kind", "sensors", "with limits", box=None, padding=(0, 2))
+        kinds = Counter(s.kind.value for s in sensors)
+        limited = Counter(s.kind.value for s in sensors if s.limits.high or s.limits.low)
+        for kind, count in sorted(kinds.items()):
+            table.add_row(kind, str(count), str(limited[kind]))
+        console.print(table)
+    console.print(f"[green]ok[/]: {len(config.sites)} site(s), {len(registry)} sensors")

@@ -1,0 +1,162 @@
+"""Assembles a running hazwatch from a config: sources, the detector stack, sinks and the operator API.
+
+`hazwatch run` and `hazwatch demo` both build their pipeline here, so the demo exercises exactly
+the production wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from collector.alarms.api import TOKEN_ENV, AlarmApi
+from collector.alarms.kpi_writer import AlarmKpiWriter
+from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
+from collector.notify.log_sink import LogEventSink
+from collector.notify.mqtt_alarms import MqttAlarmSink
+from collector.notify.webhooks import WebhookNotifier
+from collector.pipeline.detection import build_detector_stack
+from collector.pipeline.loop import Pipeline
+from collector.pipeline.protocols import EventSink, ReadingSink, Source
+from collector.sources.modbus.source import modbus_sources
+from collector.sources.mqtt.source import mqtt_sources
+from collector.storage.health_writer import HealthWriter
+from collector.storage.influx import InfluxSink
+from collector.storage.lpfile import LineProtocolFileSink
+from collector.telemetry.metrics_server import serve_metrics
+from collector.views.status import StatusView
+from detectors.alarms.lifecycle import AlarmLifecycle
+from hazwatch.config import HazwatchConfig, SensorRegistry
+from hazwatch.config.notify import Subscriber
+
+log = logging.getLogger("hazwatch.runtime")
+
+
+@dataclass
+class RunOptions:
+    influx_url: str | None = None
+    """Overrides the config's InfluxDB URL; ignored when `line_protocol_file` is given."""
+    line_protocol_file: Path | None = None
+    """Write readings and alarms to this file instead of InfluxDB (the demo's fallback)."""
+    mqtt_url: str | None = None
+    mqtt_protocol: str | None = None
+    webhook_urls: Sequence[str] = ()
+    """Extra subscribers that get every event (e.g. `hazwatch demo --webhook-url`)."""
+    state_dir: Path | None = None
+    api_port: int | None = None
+    metrics_port: int | None = None
+    status_view: bool = False
+
+
+@dataclass
+class Runtime:
+    config: HazwatchConfig
+    registry: SensorRegistry
+    pipeline: Pipeline
+    lifecycle: AlarmLifecycle
+    store: AlarmStore
+    persister: AlarmStatePersister
+    api: AlarmApi | None
+    status: StatusView | None
+    storage: InfluxSink | LineProtocolFileSink
+    metrics_port: int | None
+
+    def dispatch(self, events: list) -> None:
+        """Operator actions (ack, shelve, reset) produce events that go to the same sinks as detector events."""
+        self.pipeline.dispatch(events)
+
+
+def _with_overrides(config: HazwatchConfig, options: RunOptions) -> HazwatchConfig:
+    update: dict[str, object] = {}
+    if options.influx_url:
+        update["influxdb"] = config.influxdb.model_copy(update={"url": options.influx_url})
+    if options.mqtt_url:
+        update["mqtt"] = config.mqtt.model_copy(update={"url": options.mqtt_url})
+    if options.webhook_urls:
+        extra = [Subscriber(name=f"cli-{i}", url=url) for i, url in enumerate(options.webhook_urls)]
+        update["webhooks"] = config.webhooks.model_copy(update={"subscribers": [*config.webhooks.subscribers, *extra]})
+    if options.state_dir:
+        update["state_dir"] = str(options.state_dir)
+        if not options.line_protocol_file:
+            spool = Path(options.state_dir) / "spool"
+            update["influxdb"] = update.get("influxdb", config.influxdb).model_copy(update={"spool_dir": str(spool)})
+    return config.model_copy(update=update)
+
+
+def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
+    config = _with_overrides(config, options)
+    registry = SensorRegistry.from_config(config)
+    state_dir = Path(config.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+
+    sources: list[Source] = [*modbus_sources(config, registry)]
+    has_mqtt_devices = any(d.protocol == "mqtt" for site in config.sites for d in site.devices)
+    if has_mqtt_devices:
+        sources += mqtt_sources(config, registry, config.mqtt.url, options.mqtt_protocol)
+
+    lifecycle = AlarmLifecycle()
+    store = AlarmStore.in_state_dir(state_dir)
+    restored = restore_lifecycle(lifecycle, store, registry)
+    if restored:
+        log.info("restored %d active alarms from %s", restored, state_dir)
+    persister = AlarmStatePersister(lifecycle, store, registry)
+    stack = build_detector_stack(registry, config, lifecycle)
+
+    storage: InfluxSink | LineProtocolFileSink = (
+        LineProtocolFileSink(options.line_protocol_file, registry)
+        if options.line_protocol_file
+        else InfluxSink(config.influxdb, registry)
+    )
+    reading_sinks: list[ReadingSink] = [HealthWriter(write=storage.submit_lines), storage]
+    event_sinks: list[EventSink] = [
+        LogEventSink(registry),
+        persister,
+        WebhookNotifier(config.webhooks, registry, state_dir),
+        AlarmKpiWriter(registry, storage.submit_lines, lambda: [alarm.slot for alarm in lifecycle.active()]),
+    ]
+    if has_mqtt_devices or options.mqtt_url:
+        event_sinks.append(MqttAlarmSink(config.mqtt, registry))
+    status = None
+    if options.status_view:
+        status = StatusView(registry.sensors)
+        reading_sinks.insert(0, status)
+        event_sinks.insert(0, status)
+    event_sinks.append(storage)
+    pipeline = Pipeline(sources, stack, reading_sinks, event_sinks)
+
+    api = None
+    if options.api_port is not None:
+        if os.environ.get(TOKEN_ENV):
+            api = AlarmApi(lifecycle, registry, store, pipeline.dispatch, persister=persister)
+        else:
+            log.warning("alarm API not started: set %s to enable acknowledging over HTTP", TOKEN_ENV)
+    return Runtime(config, registry, pipeline, lifecycle, store, persister, api, status, storage, options.metrics_port)
+
+
+async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = None) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM), then flush every sink and stop the API."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    metrics_server = serve_metrics(runtime.metrics_port) if runtime.metrics_port else None
+    if runtime.api is not None and api_port is not None:
+        url = await runtime.api.start(port=api_port)
+        log.info("alarm API on %s", url)
+    try:
+        await runtime.pipeline.run(stop)
+    finally:
+        if runtime.api is not None:
+            await runtime.api.stop()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        runtime.store.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,46 @@
+"""What the pipeline connects: sources that emit batches, sinks for readings and for alarm events, and the
+detector. Sources and sinks implement these structurally, so they depend on no pipeline code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from hazwatch.batch import ReadingBatch
+from hazwatch.events import AlarmEvent
+
+Emit = Callable[[ReadingBatch], None]
+
+
+class Source(Protocol):
+    name: str
+
+    async def run(self, emit: Emit) -> None:
+        """Read until cancelled, calling `emit` with each decoded batch; never raise for bad input."""
+
+
+class ReadingSink(Protocol):
+    def submit(self, batch: ReadingBatch) -> None:
+        """Accept a batch without blocking (queue it)."""
+
+    async def run(self) -> None:
+        """Background work (flushing) until cancelled."""
+
+    async def close(self) -> None:
+        """Flush what is buffered; called once on shutdown."""
+
+
+class EventSink(Protocol):
+    def submit_events(self, events: Sequence[AlarmEvent]) -> None:
+        """Accept alarm events without blocking."""
+
+    async def run(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Detector(Protocol):
+    def update(self, batch: ReadingBatch) -> list[AlarmEvent]: ...
+
+    def tick(self, now_ns: int) -> list[AlarmEvent]:
+        """Time-driven rules (dead-man, delays, shelving expiry) evaluated with no new readings."""

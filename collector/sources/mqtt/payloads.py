@@ -1,0 +1,409 @@
+"""Decode MQTT payloads (plain number, JSON with dot paths, gateway batch) into ReadingBatch rows.
+
+A device can send anything: every problem becomes a `Rejection` with a short reason the source
+counts and logs, never an exception and never a good value. In a gateway message each bad item is
+rejected on its own so the good items of the same message still go through.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any, Protocol
+
+import numpy as np
+
+from collector.sources.mqtt.columnar import ItemKeys, quality_codes, simple_rows
+from collector.sources.mqtt.topics import TopicMatch
+from hazwatch.batch import QUALITY_DTYPE, SLOT_DTYPE, TIME_DTYPE, VALUE_DTYPE, ReadingBatch
+from hazwatch.config.schema import MqttTopic
+from hazwatch.quality import Quality
+
+MAX_PAYLOAD_BYTES = 1 << 20
+"""Larger payloads are refused before parsing: no plant device sends a megabyte of readings at once."""
+
+_MISSING = object()
+
+QUALITY_WORDS: dict[str, Quality] = {
+    **dict.fromkeys(("good", "ok", "normal", "valid", "online", "healthy"), Quality.GOOD),
+    **dict.fromkeys(
+        ("offline", "comm_fail", "comms_fail", "comm_failure", "comm_error", "no_comm", "disconnected", "timeout"),
+        Quality.OFFLINE,
+    ),
+    **dict.fromkeys(
+        ("fault", "bad", "error", "fail", "failure", "sensor_fault", "invalid", "out_of_range", "over_range",
+         "under_range"),
+        Quality.FAULT,
+    ),
+    **dict.fromkeys(("calibration", "cal", "calibrating", "maintenance", "test", "testing"), Quality.CALIBRATION),
+    **dict.fromkeys(("pseudo", "simulated", "substituted", "manual", "forced", "estimated", "uncertain"),
+                    Quality.PSEUDO),
+}  # fmt: skip
+"""Quality words devices use, normalised to lower case with `-` and spaces as `_`."""
+
+_QUALITY_CODES = {int(q) for q in Quality}
+
+
+class PayloadRejected(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: str
+    """Short, stable label counted in hazwatch_payloads_rejected{reason=...}."""
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    batch: ReadingBatch
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class PayloadDecoder(Protocol):
+    def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DotPath:
+    """`reading.value` -> obj["reading"]["value"]; a numeric part indexes a list."""
+
+    parts: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, path: str) -> DotPath:
+        return cls(tuple(part for part in path.split(".") if part))
+
+    def get(self, obj: Any) -> Any:
+        for part in self.parts:
+            if isinstance(obj, Mapping):
+                obj = obj.get(part, _MISSING)
+            elif isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+                obj = obj[int(part)]
+            else:
+                return _MISSING
+            if obj is _MISSING:
+                return _MISSING
+        return obj
+
+
+def parse_value(raw: Any) -> float:
+    """A finite float from a JSON number, bool (binary sensors) or numeric string."""
+    if isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, int | float):
+        try:
+            value = float(raw)
+        except OverflowError:
+            raise PayloadRejected("non_finite", f"value {raw} overflows a float") from None
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise PayloadRejected("bad_value", f"value {raw[:40]!r} is not a number") from None
+    else:
+        raise PayloadRejected("bad_value", f"value of type {type(raw).__name__} is not a number")
+    if not math.isfinite(value):
+        raise PayloadRejected("non_finite", f"value {value} is not finite")
+    return value
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NS_MAX = 2**63 - 1
+
+
+def _epoch_ns(number: float | int) -> int:
+    """Epoch seconds, ms, µs or ns, told apart by magnitude (seconds stay below 1e11 until the year 5138)."""
+    if not math.isfinite(number) or number <= 0:
+        raise PayloadRejected("bad_time", f"time {number} is not a positive epoch")
+    magnitude = abs(number)
+    factor = 10**9 if magnitude < 1e11 else 10**6 if magnitude < 1e14 else 10**3 if magnitude < 1e17 else 1
+    # A float is read as the decimal text it was sent as (1700000000.123 s is ...123000000 ns, not ...122999906).
+    ns = number * factor if isinstance(number, int) else round(Decimal(repr(number)) * factor)
+    if ns > _NS_MAX:
+        raise PayloadRejected("bad_time", f"time {number} is out of range")
+    return int(ns)
+
+
+def parse_time(raw: Any, received_ns: int, naive_tz: tzinfo) -> int:
+    """Unix ns from an epoch number or an RFC 3339 string; absent time means the receive time."""
+    if raw is _MISSING or raw is None:
+        return received_ns
+    if isinstance(raw, bool):
+        raise PayloadRejected("bad_time", "time is a boolean")
+    if isinstance(raw, int | float):
+        return _epoch_ns(raw)
+    if not isinstance(raw, str):
+        raise PayloadRejected("bad_time", f"time of type {type(raw).__name__}")
+    text = raw.strip()
+    try:
+        return _epoch_ns(float(text) if "." in text or "e" in text.lower() else int(text))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise PayloadRejected("bad_time", f"time {text[:40]!r} is neither an epoch nor RFC 3339") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=naive_tz)
+    ns = (moment - _EPOCH) // timedelta(microseconds=1) * 1000
+    if not 0 < ns <= _NS_MAX:
+        raise PayloadRejected("bad_time", f"time {text[:40]!r} is out of range")
+    return ns
+
+
+def parse_quality(raw: Any) -> int:
+    """A Quality code from a word (good, offline, fault, cal, ...) or the integer code itself."""
+    if raw is _MISSING or raw is None:
+        return Quality.GOOD
+    if isinstance(raw, str):
+        word = raw.strip().lower().replace("-", "_").replace(" ", "_")
+        if word in QUALITY_WORDS:
+            return QUALITY_WORDS[word]
+        raise PayloadRejected("bad_quality", f"quality {raw[:40]!r} is not a known word")
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw in _QUALITY_CODES:
+        return raw
+    raise PayloadRejected("bad_quality", f"quality {raw!r} is not a quality code")
+
+
+class _Columns:
+    """Rows appended while walking one message, turned into numpy columns once at the end."""
+
+    def __init__(self) -> None:
+        self.slot: list[int] = []
+        self.time_ns: list[int] = []
+        self.value: list[float] = []
+        self.quality: list[int] = []
+        self.rejections: list[Rejection] = []
+
+    def add(self, slot: int, time_ns: int, value: float, quality: int) -> None:
+        self.slot.append(slot)
+        self.time_ns.append(time_ns)
+        self.value.append(value)
+        self.quality.append(quality)
+
+    def reject(self, error: PayloadRejected) -> None:
+        self.rejections.append(Rejection(error.reason, error.detail))
+
+    def decoded(self) -> Decoded:
+        batch = ReadingBatch(
+            np.array(self.slot, dtype=SLOT_DTYPE),
+            np.array(self.time_ns, dtype=TIME_DTYPE),
+            np.array(self.value, dtype=VALUE_DTYPE),
+            np.array(self.quality, dtype=QUALITY_DTYPE),
+        )
+        return Decoded(batch, self.rejections)
+
+
+def _rejected(reason: str, detail: str) -> Decoded:
+    return Decoded(ReadingBatch.empty(), [Rejection(reason, detail)])
+
+
+def _unknown_sensor(match: TopicMatch) -> Decoded:
+    return _rejected("unknown_sensor", f"topic names sensor {match.sensor!r}, not one of this device's sensors")
+
+
+@dataclass(frozen=True)
+class NumberDecoder:
+    """Plain number text, e.g. `42.5`: the reading is stamped with its receive time."""
+
+    max_bytes: int = MAX_PAYLOAD_BYTES
+
+    def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
+        if len(payload) > self.max_bytes:
+            return _rejected("too_large", f"{len(payload)} bytes")
+        if match.slot is None:
+            return _unknown_sensor(match)
+        try:
+            text = payload.decode("ascii").strip()
+            value = float(text)
+        except (UnicodeDecodeError, ValueError):
+            return _rejected("not_number", f"payload {payload[:40]!r} is not a number")
+        if not math.isfinite(value):
+            return _rejected("non_finite", f"value {text!r} is not finite")
+        return Decoded(ReadingBatch.from_columns([match.slot], received_ns, [value]))
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """Where value, time and quality sit in an object; time and quality fall back to the message root."""
+
+    value: DotPath
+    time: DotPath | None
+    quality: DotPath | None
+    naive_tz: tzinfo
+
+    @classmethod
+    def of(cls, topic: MqttTopic, naive_tz: tzinfo) -> _Fields:
+        return cls(
+            DotPath.parse(topic.value_path),
+            DotPath.parse(topic.time_path) if topic.time_path else None,
+            DotPath.parse(topic.quality_path) if topic.quality_path else None,
+            naive_tz,
+        )
+
+    def _lookup(self, path: DotPath | None, item: Any, root: Any) -> Any:
+        if path is None:
+            return _MISSING
+        found = path.get(item)
+        return path.get(root) if found is _MISSING and root is not item else found
+
+    def row(self, item: Any, root: Any, received_ns: int) -> tuple[int, float, int]:
+        """(time ns, value, quality); a null value is kept as NaN only when the device flags it not good."""
+        quality = parse_quality(self._lookup(self.quality, item, root))
+        time_ns = parse_time(self._lookup(self.time, item, root), received_ns, self.naive_tz)
+        raw = item if not isinstance(item, Mapping | list) else self.value.get(item)
+        if raw is _MISSING or raw is None:
+            if quality == Quality.GOOD:
+                raise PayloadRejected("missing_value", f"no value at {'.'.join(self.value.parts)!r}")
+            return time_ns, math.nan, quality
+        return time_ns, parse_value(raw), quality
+
+
+def _load_json(payload: bytes, max_bytes: int) -> Any:
+    if len(payload) > max_bytes:
+        raise PayloadRejected("too_large", f"{len(payload)} bytes")
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        raise PayloadRejected("not_json", f"payload {payload[:40]!r} is not JSON") from None
+
+
+@dataclass(frozen=True)
+class JsonDecoder:
+    """One JSON object per sensor, e.g. {"reading": {"value": 1.2, "ts": ..., "status": "ok"}}."""
+
+    fields: _Fields
+    max_bytes: int = MAX_PAYLOAD_BYTES
+
+    def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
+        if match.slot is None:
+            return _unknown_sensor(match)
+        try:
+            document = _load_json(payload, self.max_bytes)
+            if not isinstance(document, Mapping):
+                raise PayloadRejected("not_object", f"JSON {type(document).__name__}, expected an object")
+            time_ns, value, quality = self.fields.row(document, document, received_ns)
+        except PayloadRejected as error:
+            return _rejected(error.reason, error.detail)
+        return Decoded(ReadingBatch.from_columns([match.slot], time_ns, [value], quality))
+
+
+@dataclass(frozen=True)
+class GatewayDecoder:
+    """One message with many readings: `items_path` holds a list of objects or a map id -> object (or value).
+
+    A list of flat objects (the usual gateway shape) is decoded column by column (collector/sources/mqtt/columnar.py),
+    ~6x faster than item by item; the rows it cannot vouch for go through the per-item rules below.
+    """
+
+    fields: _Fields
+    items: DotPath
+    item_id: DotPath
+    slots: dict[str, int]
+    max_bytes: int = MAX_PAYLOAD_BYTES
+    columnar: bool = True
+    """False decodes every item one by one: the reference the columnar path is tested against."""
+    _keys: ItemKeys | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keys", _item_keys(self.fields, self.item_id) if self.columnar else None)
+
+    def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
+        try:
+            document = _load_json(payload, self.max_bytes)
+        except PayloadRejected as error:
+            return _rejected(error.reason, error.detail)
+        items = self.items.get(document) if isinstance(document, Mapping) else _MISSING
+        if isinstance(items, Mapping):
+            pairs = items.items()
+        elif isinstance(items, list):
+            if self._keys is not None and all(type(item) is dict for item in items):
+                decoded = self._decode_columns(items, document, received_ns)
+                if decoded is not None:
+                    return decoded
+            pairs = ((self.item_id.get(item), item) for item in items)
+        else:
+            return _rejected("no_items", f"no list or map at {'.'.join(self.items.parts)!r}")
+        columns = _Columns()
+        for sensor, item in pairs:
+            self._add_item(columns, sensor, item, document, received_ns)
+        return columns.decoded()
+
+    def _add_item(self, columns: _Columns, sensor: Any, item: Any, document: Any, received_ns: int) -> bool:
+        """Append one item's reading or its rejection; True when a reading was added."""
+        slot = self.slots.get(str(sensor)) if isinstance(sensor, str | int) else None
+        if slot is None:
+            columns.reject(PayloadRejected("unknown_sensor", f"item id {str(sensor)[:40]!r} is not a sensor here"))
+            return False
+        try:
+            columns.add(slot, *self.fields.row(item, document, received_ns))
+        except PayloadRejected as error:
+            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"))
+            return False
+        return True
+
+    def _decode_columns(self, items: list[dict], document: Any, received_ns: int) -> Decoded | None:
+        assert self._keys is not None
+        rows = simple_rows(
+            items,
+            self._keys,
+            self.slots,
+            _FAST_QUALITIES,
+            received_ns,
+            _or_none(parse_time, self.fields.time, document, received_ns, self.fields.naive_tz),
+            _or_none(parse_quality, self.fields.quality, document),
+        )
+        if rows is None:
+            return None
+        if not len(rows.rest):
+            return Decoded(rows.batch)
+        columns = _Columns()
+        added = [
+            int(i)
+            for i in rows.rest
+            if self._add_item(columns, items[i].get(self._keys.sensor, _MISSING), items[i], document, received_ns)
+        ]
+        merged = ReadingBatch.concat([rows.batch, columns.decoded().batch])
+        order = np.argsort(np.concatenate([rows.positions, np.array(added, dtype=np.int64)]), kind="stable")
+        return Decoded(merged.take(order), columns.rejections)
+
+
+_FAST_QUALITIES = quality_codes(QUALITY_WORDS)
+
+
+def _item_keys(fields: _Fields, item_id: DotPath) -> ItemKeys | None:
+    """The one-level keys of id, value, time and quality, or None when a path goes deeper (per-item decoding)."""
+    paths = (item_id, fields.value, fields.time, fields.quality)
+    if any(path is not None and len(path.parts) != 1 for path in paths):
+        return None
+    time, quality = (path.parts[0] if path is not None else None for path in (fields.time, fields.quality))
+    return ItemKeys(item_id.parts[0], fields.value.parts[0], time, quality)
+
+
+def _or_none(parse: Any, path: DotPath | None, document: Any, *args: Any) -> Any:
+    """What an item without its own time/quality gets from the message root; None when the root's is invalid."""
+    try:
+        return parse(path.get(document) if path is not None else _MISSING, *args)
+    except PayloadRejected:
+        return None
+
+
+def decoder_for(
+    topic: MqttTopic, slots: dict[str, int], naive_tz: tzinfo = UTC, max_bytes: int = MAX_PAYLOAD_BYTES
+) -> PayloadDecoder:
+    """The decoder a config topic asks for; naive timestamps are read in the site's time zone."""
+    if topic.payload == "number":
+        return NumberDecoder(max_bytes)
+    fields = _Fields.of(topic, naive_tz)
+    if topic.payload == "json":
+        return JsonDecoder(fields, max_bytes)
+    return GatewayDecoder(fields, DotPath.parse(topic.items_path), DotPath.parse(topic.id_path), slots, max_bytes)

@@ -1,0 +1,91 @@
+"""Alarm KPIs to and from InfluxDB 1.x (HTTP `/write` and `/query`).
+
+Writes measurement `alarm_kpi` (one point per analysed period, tagged by site or "all") and reads alarm
+events back from measurement `alarms`, whose rows must carry `rule`, `transition` and `priority`
+besides the documented site / sensor tags for the KPIs to tell activations apart.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from detectors.alarms.kpi import AlarmKpis, KpiRecord
+from hazwatch.storage.schema import ALARM_KPI
+
+
+def _escape_tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
+
+
+def kpi_lines(kpis: AlarmKpis, site: str = "all", standing: int | None = None) -> list[str]:
+    """Line protocol at the end of the period: totals, then one point per priority and per bad actor.
+
+    `site` is a site id, or "all" for a whole deployment; `standing` is the number of alarms
+    active at the end of the period when the caller knows it (the live writer does).
+    """
+    tag = f"{ALARM_KPI},site={_escape_tag(site)}"
+    in_flood = any(p.end_ns >= kpis.end_ns for p in kpis.flood_periods)
+    fields = {
+        "alarms": f"{kpis.alarms}i",
+        "alarms_10min": f"{kpis.alarms_last_interval}i",
+        "per_10min_mean": repr(float(kpis.per_10min_mean)),
+        "per_10min_max": f"{kpis.per_10min_max}i",
+        "flood": f"{int(in_flood)}i",
+        "flood_periods": f"{len(kpis.flood_periods)}i",
+        "flood_percent": repr(float(kpis.flood_percent_time)),
+        "chattering": f"{len(kpis.chattering)}i",
+        "stale": f"{len(kpis.stale)}i",
+        "hours": repr(float(kpis.hours)),
+    }
+    if standing is not None:
+        fields["standing"] = f"{standing}i"
+    lines = [f"{tag} {','.join(f'{k}={v}' for k, v in fields.items())} {kpis.end_ns}"]
+    lines += [
+        f"{tag},priority={_escape_tag(p)} percent={float(pct)!r} {kpis.end_ns}"
+        for p, pct in kpis.priority_split.items()
+    ]
+    lines += [
+        f"{tag},bad_actor={_escape_tag(key)} activations={count}i,rank={rank}i {kpis.end_ns}"
+        for rank, (key, count) in enumerate(kpis.bad_actors, start=1)
+    ]
+    return lines
+
+
+def write_kpis(url: str, database: str, kpis: AlarmKpis, site: str = "all", timeout: float = 10.0) -> int:
+    lines = kpi_lines(kpis, site)
+    response = httpx.post(
+        f"{url.rstrip('/')}/write",
+        params={"db": database, "precision": "ns"},
+        content="\n".join(lines).encode(),
+        timeout=timeout,
+    )
+    response.raise_for_status()
+    return len(lines)
+
+
+def read_alarm_records(url: str, database: str, hours: float, timeout: float = 30.0) -> list[KpiRecord]:
+    query = f"SELECT * FROM alarms WHERE time > now() - {int(hours * 3600)}s"
+    response = httpx.get(
+        f"{url.rstrip('/')}/query", params={"db": database, "q": query, "epoch": "ns"}, timeout=timeout
+    )
+    response.raise_for_status()
+    result = response.json()["results"][0]
+    if "error" in result:
+        raise RuntimeError(f"InfluxDB refused the query: {result['error']}")
+    records: list[KpiRecord] = []
+    for series in result.get("series", []):
+        columns = series["columns"]
+        missing = {"site", "sensor", "rule", "transition"} - set(columns)
+        if missing:
+            raise RuntimeError(f"measurement alarms lacks {sorted(missing)}: cannot tell alarm activations apart")
+        index = {name: i for i, name in enumerate(columns)}
+        for row in series["values"]:
+            records.append(
+                KpiRecord(
+                    key=f"{row[index['site']]}/{row[index['sensor']]}/{row[index['rule']]}",
+                    transition=str(row[index["transition"]]),
+                    priority=str(row[index["priority"]]) if "priority" in index else "",
+                    time_ns=int(row[index["time"]]),
+                )
+            )
+    return records

@@ -1,0 +1,225 @@
+"""multi.multivariate: the PCA T²/Q unit model (detectors/rules/multivariate.py) as a rule of the detector stack.
+
+A plant unit's sensors move together; a fault often shows first as one of them leaving the joint
+pattern while every single reading is still inside its limits. This rule runs one
+MultivariateDetector per configured group:
+
+- **Rows.** At each frame step where at least one member has a fresh GOOD reading, the group forms one
+  row of every member's latest good value; a member that did not report holds its last value, as the
+  detector itself does. A row is *complete* when every member's last good reading is at most
+  `stale_after_s` old (members on different devices report at different moments).
+- **Online calibration.** The first `fit_samples` complete rows are the calibration window; the model is
+  fitted once when the window is full. Nothing is emitted before the fit: an unfitted unit has no
+  notion of normal.
+- **Gaps.** A member held for longer than `stale_after_s` (offline, in calibration, faulty) leaves the
+  others moving against a frozen value, which is a broken pattern the plant did not make. So the alarm
+  is only *judged* on complete rows that follow enough complete rows for the smoothing to forget the
+  held value; in between it stays as it was. A calibration session never raises it.
+- **Alarm.** After the fit every row is scored; the detector's k-of-n persistence raises. Its own
+  off-delay counts rows (5 rows: 10 s at 2 s polling), while a drifting member hovers around the margin for minutes,
+  so the rule adds a clock off-delay (`off_delay_s`, ISA-18.2's 60 s for temperature): one raise and
+  one clear per episode. The alarm is shown on the group's first member (priority medium, level 1
+  `unit_abnormal`, category process, so a health alarm on that sensor suppresses it).
+
+Rows per batch are few per group, so groups are a plain loop; inside a group everything is numpy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from detectors.alarms.conditions import ConditionChange
+from detectors.engine.frame import NEVER, Frame, Series
+from detectors.engine.rule import Rule
+from detectors.rules.multivariate import MultivariateDetector, MultivariateParams
+
+MULTIVARIATE = "multi.multivariate"
+LEVEL_NAME = "unit_abnormal"
+PRIORITY = "medium"
+
+
+@dataclass(frozen=True)
+class MultivariateSpec:
+    name: str
+    members: tuple[int, ...]
+    """Slots of the group's sensors, in the group's order (the first one shows the alarm)."""
+    fit_samples: int = 400
+    rate_channels: tuple[int, ...] = ()
+    """Positions in `members` of slow thermal states that enter as their rate of change (temperatures)."""
+    labels: tuple[str, ...] = ()
+    """How messages name each member, e.g. 'temperature at R101-TT-A'; defaults to the slot numbers."""
+    off_delay_s: float = 60.0
+    """The alarm clears only after the detector has been under its margin this long."""
+    stale_after_s: float = 30.0
+    """A member whose last good reading is older than this is held, not trusted (its offline time)."""
+
+
+class _Unit:
+    """One group's state: its detector, the calibration rows collected so far, the alarm shown."""
+
+    def __init__(self, spec: MultivariateSpec, params: MultivariateParams) -> None:
+        self.spec = spec
+        self.members = np.asarray(spec.members, dtype=np.int64)
+        self.detector = MultivariateDetector(dataclasses.replace(params, rate_channels=spec.rate_channels))
+        self.calibration = np.empty((spec.fit_samples, len(spec.members)))
+        self.collected = 0
+        self.last = np.full(len(spec.members), np.nan)
+        self.last_ns = np.full(len(spec.members), NEVER, dtype=np.int64)
+        self.stale_ns = int(spec.stale_after_s * 1e9)
+        self.settle_rows = params.on_window + math.ceil(
+            3 / (min(params.level_alpha, params.rate_alpha) if spec.rate_channels else params.level_alpha)
+        )
+        self.rows_since_gap = self.settle_rows + 1
+        self.alarm = False
+        self.last_over_ns = NEVER
+        """Time of the newest row the detector called abnormal: the off-delay runs from it."""
+
+    @property
+    def fitted(self) -> bool:
+        return self.collected >= self.spec.fit_samples
+
+
+class MultivariateRule(Rule):
+    """One unit model per group; groups are validated here so a bad one fails when the stack is built."""
+
+    def __init__(
+        self, n_slots: int, groups: Sequence[MultivariateSpec], params: MultivariateParams | None = None
+    ) -> None:
+        self.n_slots = n_slots
+        params = params or MultivariateParams()
+        for spec in groups:
+            _validate(spec, n_slots, params)
+        self.units = [_Unit(spec, params) for spec in groups]
+        self._column = np.full(n_slots, -1, dtype=np.int64)
+
+    def update_frame(self, frame: Frame, series: Series) -> list[ConditionChange]:
+        if not self.units:
+            return []
+        self._column[series.slots] = np.arange(len(series.slots))
+        try:
+            changes: list[ConditionChange] = []
+            for unit in self.units:
+                changes += self._update_unit(unit, series)
+            return changes
+        finally:
+            self._column[series.slots] = -1
+
+    def _update_unit(self, unit: _Unit, series: Series) -> list[ConditionChange]:
+        columns = self._column[unit.members]
+        present = columns >= 0
+        if not present.any():
+            return []
+        pick = np.maximum(columns, 0)
+        value = np.where(present, series.value[:, pick], unit.last)
+        good_ns = np.where(present, series.time[:, pick], unit.last_ns)
+        fresh = present & ~np.isnan(value)
+        if series.fresh is not None:
+            fresh &= series.fresh[:, pick]
+        reported = fresh.any(axis=1)
+        if not reported.any():
+            return []
+        rows, good_ns, fresh = value[reported], good_ns[reported], fresh[reported]
+        time = np.where(fresh, good_ns, NEVER).max(axis=1)
+        complete = ((time[:, None] - good_ns) <= unit.stale_ns).all(axis=1)
+        unit.last, unit.last_ns = rows[-1].copy(), good_ns[-1].copy()
+
+        start = 0
+        if not unit.fitted:
+            start = self._calibrate(unit, rows, complete)
+            if start == len(rows):
+                return []
+        score, over = unit.detector.update(rows[start:])
+        return self._changes(unit, score, over, time[start:], complete[start:])
+
+    @staticmethod
+    def _calibrate(unit: _Unit, rows: np.ndarray, complete: np.ndarray) -> int:
+        """Collects complete rows; fits when the window is full. Returns the index of the first row to score."""
+        need = unit.spec.fit_samples - unit.collected
+        usable = np.flatnonzero(complete)[:need]
+        unit.calibration[unit.collected : unit.collected + len(usable)] = rows[usable]
+        unit.collected += len(usable)
+        if not unit.fitted:
+            return len(rows)
+        unit.detector.fit(unit.calibration)
+        unit.calibration = np.empty((0, len(unit.members)))
+        return int(usable[-1]) + 1
+
+    @staticmethod
+    def _changes(
+        unit: _Unit, score: np.ndarray, over: np.ndarray, time: np.ndarray, complete: np.ndarray
+    ) -> list[ConditionChange]:
+        """The shown alarm: judged only on rows the model can trust, raised at once, cleared after the off-delay.
+
+        A row is trusted when every member is fresh and has been for `settle_rows` rows: a member back from a
+        gap rejoins through the detector's smoothing, which needs that long to forget the held value.
+        Untrusted rows keep the alarm as it was: the unit model cannot judge, so it neither raises nor clears.
+        """
+        index = np.arange(len(over))
+        last_gap = np.maximum.accumulate(np.where(complete, -1, index))
+        since_gap = np.where(last_gap >= 0, index - last_gap, unit.rows_since_gap + index + 1)
+        unit.rows_since_gap = int(since_gap[-1])
+        trusted = since_gap > unit.settle_rows
+        over = over & trusted
+        over_ns = np.where(over, time, NEVER)
+        over_ns[0] = max(over_ns[0], unit.last_over_ns)
+        last_over_ns = np.maximum.accumulate(over_ns)
+        unit.last_over_ns = int(last_over_ns[-1])
+        judged = over | (time - last_over_ns < unit.spec.off_delay_s * 1e9)
+        source = np.maximum.accumulate(np.where(trusted, index, -1))
+        alarm = np.where(source >= 0, judged[np.maximum(source, 0)], unit.alarm)
+
+        flips = np.flatnonzero(alarm != np.concatenate(([unit.alarm], alarm[:-1])))
+        out = []
+        margin = unit.detector.params.margin
+        spec = unit.spec
+        for i in flips.tolist():
+            active = bool(alarm[i])
+            message = (
+                f"{spec.name}: sensors no longer move together "
+                f"(score {score[i]:.3g} × calibration limit, alarm at {margin:g})"
+                if active
+                else f"{spec.name}: sensors move together again (score {score[i]:.3g}, alarm at {margin:g})"
+            )
+            out.append(
+                ConditionChange(
+                    slot=spec.members[0],
+                    rule=MULTIVARIATE,
+                    category="process",
+                    level=int(active),
+                    level_name=LEVEL_NAME if active else "normal",
+                    priority=PRIORITY,
+                    value=float(score[i]),
+                    limit=float(margin),
+                    time_ns=int(time[i]),
+                    message=message,
+                    extra={"group": spec.name, "members": list(spec.labels or map(str, spec.members))},
+                )
+            )
+        unit.alarm = bool(alarm[-1])
+        return out
+
+
+def _validate(spec: MultivariateSpec, n_slots: int, params: MultivariateParams) -> None:
+    """Bad groups fail at build time with the group's name, not on the first batch hours later."""
+    m = len(spec.members)
+    if m < 2 or len(set(spec.members)) != m:
+        raise ValueError(f"multivariate group {spec.name!r} needs at least two distinct sensors")
+    if any(not 0 <= slot < n_slots for slot in spec.members):
+        raise ValueError(f"multivariate group {spec.name!r} refers to a slot outside 0..{n_slots - 1}")
+    if any(not 0 <= c < m for c in spec.rate_channels):
+        raise ValueError(f"multivariate group {spec.name!r}: rate_channels outside 0..{m - 1}")
+    if spec.off_delay_s < 0 or spec.stale_after_s <= 0:
+        raise ValueError(f"multivariate group {spec.name!r}: need off_delay_s >= 0 and stale_after_s > 0")
+    if spec.labels and len(spec.labels) != m:
+        raise ValueError(f"multivariate group {spec.name!r}: one label per member")
+    least = params.warmup_rows + 2 * m
+    if spec.fit_samples < least:
+        raise ValueError(
+            f"multivariate group {spec.name!r}: fit_samples must be at least {least} for {m} sensors "
+            f"({params.warmup_rows} warm-up rows + 2 per sensor), got {spec.fit_samples}"
+        )

@@ -1,0 +1,48 @@
+"""Webhook subscribers: who gets which alarm events, and how delivery is retried and escalated."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from hazwatch.config.limits import StrictModel
+
+
+class SubscriberFilter(StrictModel):
+    sites: list[str] = Field(default_factory=list, description="empty: every site")
+    min_level: int = Field(default=0, ge=0, le=3)
+    kinds: list[str] = Field(default_factory=list, description="sensor kinds; empty: every kind")
+    categories: list[Literal["process", "health", "system"]] = Field(default_factory=list)
+    transitions: list[str] = Field(default_factory=list, description="raise, escalate, clear, ...; empty: all")
+    states: list[str] = Field(
+        default_factory=list, description="unacknowledged, latched, ... (the state after the event); empty: all"
+    )
+    rules: list[str] = Field(
+        default_factory=list, description="rule names or shell patterns, e.g. health.offline, threshold.*"
+    )
+
+
+class Escalation(StrictModel):
+    after_minutes: float = Field(default=5.0, gt=0, description="unacknowledged this long: notify the next contact")
+    chain: list[str] = Field(default_factory=list, description="URLs notified in turn")
+
+
+class Subscriber(StrictModel):
+    name: str
+    url: str
+    format: Literal["hazwatch", "alertmanager"] = "hazwatch"
+    filter: SubscriberFilter | list[SubscriberFilter] = Field(
+        default_factory=SubscriberFilter, description="a list: an event is sent when it matches any entry"
+    )
+    escalation: Escalation | None = None
+
+
+class WebhookSettings(StrictModel):
+    secret_env: str = "HAZWATCH_WEBHOOK_SECRET"
+    secret_file: str | None = None
+    timeout: float = Field(default=5.0, gt=0)
+    backoff_initial: float = Field(default=0.5, gt=0)
+    backoff_max: float = Field(default=30.0, gt=0)
+    subscribers: list[Subscriber] = Field(default_factory=list)
+    max_concurrent: int = Field(default=16, ge=1, description="deliveries in flight at once, over all receivers")
