@@ -1,1 +1,2 @@
-"""The collector: site config, sources (Modbus, MQTT), the pipeline runner, sinks and the CLI."""
+"""The running service: sources (Modbus, MQTT, recordings), the pipeline, storage, notification, the operator's
+alarm API, views, evaluation, and the composition root (`app/`: CLI, runtime wiring, demo)."""

@@ -1,4 +1,5 @@
-"""Simulated mines and plants that speak the real protocols (Modbus, MQTT), plus scenarios and replay.
+"""Simulated mines and plants that speak the real protocols (Modbus, MQTT), scenarios with ground truth, export.
 
-Simulators may read the site config model, but talk to the collector only over the wire.
+Simulators produce data only: they read the site-config model from the core and talk to the collector only over
+the wire or through files.
 """
