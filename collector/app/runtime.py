@@ -18,6 +18,7 @@ from pathlib import Path
 from collector.alarms.api import TOKEN_ENV, AlarmApi
 from collector.alarms.kpi_writer import AlarmKpiWriter
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
+from collector.notify.alertmanager import AlertmanagerFeed
 from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
 from collector.notify.webhooks import WebhookNotifier
@@ -122,6 +123,8 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     ]
     if has_mqtt_devices or options.mqtt_url:
         event_sinks.append(MqttAlarmSink(config.mqtt, registry))
+    if any(s.format == "alertmanager" for s in config.webhooks.subscribers):
+        event_sinks.append(AlertmanagerFeed(config.webhooks, registry, lifecycle.active))
     status = None
     if options.status_view:
         status = StatusView(registry.sensors)
