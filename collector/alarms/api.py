@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from collector.alarms.store import AlarmStatePersister, AlarmStore, AuditEntry
+from collector.alarms.respond import ResponseDesk
+from collector.alarms.store import AlarmRecord, AlarmStatePersister, AlarmStore, AuditEntry
 from collector.notify.payload import PayloadBuilder, rfc3339
 from detectors.alarms.lifecycle import ActionRefused, AlarmLifecycle, AlarmStatus
 from hazwatch.config import SensorInfo, SensorRegistry
@@ -46,6 +47,7 @@ class AlarmApi:
         token: str | None = None,
         persister: AlarmStatePersister | None = None,
         clock: Callable[[], int] = time.time_ns,
+        responses: ResponseDesk | None = None,
     ) -> None:
         token = token if token is not None else os.environ.get(TOKEN_ENV, "")
         if not token:
@@ -56,6 +58,7 @@ class AlarmApi:
         self.dispatch = dispatch
         self.persister = persister
         self.clock = clock
+        self.responses = responses
         self.builder = PayloadBuilder(registry)
         self._token = token.encode()
         self._runner: web.AppRunner | None = None
@@ -68,6 +71,9 @@ class AlarmApi:
         app.router.add_post("/alarms/{site}/{sensor}/{rule}/{action}", self._alarm_action)
         app.router.add_post("/sensors/{site}/{sensor}/{action}", self._sensor_action)
         app.router.add_get("/audit", self._audit)
+        app.router.add_get("/records", self._records)
+        if self.responses is not None:
+            self.responses.add_routes(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> str:
@@ -86,8 +92,8 @@ class AlarmApi:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler):
-        if request.path == "/health":
-            return await handler(request)
+        if request.path == "/health" or (self.responses is not None and request.path.startswith("/respond/")):
+            return await handler(request)  # a response link's token is its own credential
         given = request.headers.get("Authorization", "")
         scheme, _, token = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self._token):
@@ -219,6 +225,33 @@ class AlarmApi:
             return web.json_response({"error": "limit must be an integer"}, status=400)
         entries = self.store.audit(limit=max(1, min(limit, 10_000)))
         return web.json_response({"audit": [_audit_row(e) for e in entries]})
+
+
+    async def _records(self, request: web.Request) -> web.Response:
+        try:
+            limit = int(request.query.get("limit", "100"))
+        except ValueError:
+            return web.json_response({"error": "limit must be an integer"}, status=400)
+        records = self.store.records(limit=max(1, min(limit, 10_000)))
+        return web.json_response({"records": [_record_row(r) for r in records]})
+
+
+def _record_row(record: AlarmRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "site": record.site,
+        "sensor": record.sensor,
+        "rule": record.rule,
+        "start": rfc3339(record.started_ns),
+        "end": rfc3339(record.ended_ns) if record.ended_ns is not None else None,
+        "peak": {"level": record.peak_level, "level_name": record.peak_level_name, "value": record.peak_value},
+        "unit": record.unit,
+        "first_event_id": record.first_event_id,
+        "responses": [
+            {"time": rfc3339(r.time_ns), "user": r.user, "answer": r.answer, "measures": r.measures, "via": r.via}
+            for r in record.responses
+        ],
+    }
 
 
 def _audit_row(entry: AuditEntry) -> dict[str, object]:

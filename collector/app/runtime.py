@@ -17,6 +17,9 @@ from pathlib import Path
 
 from collector.alarms.api import TOKEN_ENV, AlarmApi
 from collector.alarms.kpi_writer import AlarmKpiWriter
+from collector.alarms.records import HandlingRecorder
+from collector.alarms.respond import ResponseDesk
+from collector.alarms.responses import ResponseLinks
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
 from collector.notify.alertmanager import AlertmanagerFeed
 from collector.notify.log_sink import LogEventSink
@@ -107,6 +110,7 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     if restored:
         log.info("restored %d active alarms from %s", restored, state_dir)
     persister = AlarmStatePersister(lifecycle, store, registry)
+    links = ResponseLinks.from_settings(config.webhooks.responses)
     stack = build_detector_stack(registry, config, lifecycle)
 
     storage: InfluxSink | LineProtocolFileSink = (
@@ -118,7 +122,8 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     event_sinks: list[EventSink] = [
         LogEventSink(registry),
         persister,
-        WebhookNotifier(config.webhooks, registry, state_dir),
+        HandlingRecorder(store, registry),
+        WebhookNotifier(config.webhooks, registry, state_dir, response_link=links.link_for if links else None),
         AlarmKpiWriter(registry, storage.submit_lines, lambda: [alarm.slot for alarm in lifecycle.active()]),
     ]
     if has_mqtt_devices or options.mqtt_url:
@@ -136,7 +141,8 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     api = None
     if options.api_port is not None:
         if os.environ.get(TOKEN_ENV):
-            api = AlarmApi(lifecycle, registry, store, pipeline.dispatch, persister=persister)
+            desk = ResponseDesk(links, lifecycle, registry, store, pipeline.dispatch, persister) if links else None
+            api = AlarmApi(lifecycle, registry, store, pipeline.dispatch, persister=persister, responses=desk)
         else:
             log.warning("alarm API not started: set %s to enable acknowledging over HTTP", TOKEN_ENV)
     return Runtime(config, registry, pipeline, lifecycle, store, persister, api, status, storage, options.metrics_port)

@@ -29,6 +29,7 @@ import httpx
 
 from collector.notify.filters import subscriber_wants
 from collector.notify.payload import encode, rfc3339
+from collector.notify.signing import MissingSecret
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from detectors.alarms.lifecycle import AlarmStatus
@@ -42,7 +43,7 @@ Key = tuple[int, str]
 RETRY_SECONDS = 1.0
 
 
-class MissingCredential(RuntimeError):
+class MissingCredential(MissingSecret):
     """Auth is configured for an Alertmanager subscriber but the password or token is not set."""
 
 
