@@ -100,6 +100,17 @@ TEXT = {
 }
 
 
+STATE_WORDS_ZH = {
+    "unacknowledged": "未确认",
+    "acknowledged": "已确认",
+    "rtn_unacknowledged": "已恢复,未确认",
+    "latched": "已锁定,待复位",
+    "shelved": "已搁置",
+    "out_of_service": "停用",
+    "normal": "正常",
+}
+
+
 def language(accept_language: str) -> str:
     """'zh' when the reader's most preferred language is Chinese, else 'en'."""
     best, best_q = "en", -1.0
@@ -308,6 +319,13 @@ class ResponseDesk:
         }
         return web.Response(text=html, content_type="text/html", status=outcome.status, headers=headers)
 
+    @staticmethod
+    def _state_text(status: AlarmStatus | None, t: dict[str, str]) -> str:
+        if status is None:
+            return t["gone"]
+        word = STATE_WORDS_ZH.get(status.state.value) if t is TEXT["zh"] else None
+        return f"{word} {status.state.value}" if word else status.state.value
+
     def _view(self, claim: ResponseClaim, t: dict[str, str]) -> dict[str, object] | None:
         """The alarm as it is now (not as it was when paged)."""
         slot = self.registry.slot(claim.site, claim.sensor)
@@ -330,7 +348,7 @@ class ResponseDesk:
             "level_name": status.level_name if status else "normal",
             "value": number(status.value) if status else "—",
             "limit": number(status.limit) if status else "—",
-            "state_text": status.state.value if status else t["gone"],
+            "state_text": self._state_text(status, t),
             "raised": rfc3339(status.raised_ns) if status and status.raised_ns else "—",
             "message": status.message if status else "",
         }
