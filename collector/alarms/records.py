@@ -28,13 +28,16 @@ class HandlingRecorder:
         self._problems = RateLimitedLog(log)
 
     def submit_events(self, events: Sequence[AlarmEvent]) -> None:
-        for event in events:
-            if event.category == "system" or not 0 <= event.slot < len(self.registry):
-                continue
-            try:
-                self._record(event)
-            except sqlite3.Error as exc:
-                self._problems.error("records", "cannot write the handling record of %s: %s", event.event_id, exc)
+        wanted = [e for e in events if e.category != "system" and 0 <= e.slot < len(self.registry)]
+        if not wanted:
+            return
+        try:
+            with self.store.transaction():
+                for event in wanted:
+                    self._record(event)
+        except sqlite3.Error as exc:
+            # The record is evidence, not the alarm: a disk problem is logged loudly and never blocks paging.
+            self._problems.error("records", "cannot write the handling record of %d events: %s", len(wanted), exc)
 
     def _record(self, event: AlarmEvent) -> None:
         info = self.registry.sensors[event.slot]
