@@ -2,11 +2,12 @@
 
 Alertmanager treats an alert it has not heard of again by its `endsAt` as resolved, and tells
 every receiver so. So this feed does not send transitions: it mirrors the lifecycle's standing
-alarms. Every alarm whose condition is present is posted every `repost_seconds` with `endsAt`
-`ends_after_reposts` intervals ahead; one whose condition is gone (clear, reset, or gone from the
-active list) is posted once with `endsAt = now`. Labels are only what never changes for one alarm
-(`alertname`, site, area, sensor, rule, kind, category), so an escalation updates the one alert
-(severity, level and state are annotations) instead of starting a second one and resolving the first.
+alarms. Every alarm standing at a level (a latched one until it is reset) is posted every
+`repost_seconds` with `endsAt` `ends_after_reposts` intervals ahead; one that no longer stands
+(cleared, reset, or gone from the active list) is posted once with `endsAt = now`. Labels are only
+what never changes for one alarm (`alertname`, site, area, sensor, rule, kind, category), so an
+escalation updates the one alert (severity, level and state are annotations) instead of starting a
+second one and resolving the first.
 
 Events only wake the feed, so a clear or an escalation reaches Alertmanager within milliseconds
 rather than at the next re-post. What failed is simply sent again on the next pass: the feed holds
@@ -177,11 +178,11 @@ class AlertmanagerFeed:
         return self._next_full[subscriber.name] - now
 
     def _firing(self, subscriber: Subscriber) -> dict[Key, Alert]:
-        """Alarms whose condition is present now: acknowledged, shelved or out of service alike, because
-        silence in Alertmanager means 'resolved' (use Alertmanager's silences to mute)."""
+        """Alarms standing at a level: acknowledged, latched (until reset), shelved or out of service alike,
+        because silence in Alertmanager means 'resolved' (use Alertmanager's silences to mute)."""
         out: dict[Key, Alert] = {}
         for status in self.alarms():
-            if status.condition_level <= 0 or not 0 <= status.slot < len(self.registry):
+            if status.level <= 0 or not 0 <= status.slot < len(self.registry):
                 continue
             if subscriber_wants(subscriber, self._filter_view(status)):
                 out[(status.slot, status.rule)] = self._alert(subscriber.alertmanager, status)

@@ -99,9 +99,8 @@ class AlarmStatus:
     latched: bool
     chattering: bool
     shelved_until_ns: int | None
-    condition_level: int = 0
-    """The level the reading itself is at now (0 once it is back), whatever a latch or shelving shows."""
     peak_level: int = 0
+    """The highest level this episode reached."""
 
 
 def event_id_for(slot: int, rule: str, transition: Transition, time_ns: int, sequence: int) -> str:
@@ -314,7 +313,6 @@ class AlarmLifecycle:
                 latched=a.latched_level > 0,
                 chattering=a.chattering,
                 shelved_until_ns=a.shelved_until_ns,
-                condition_level=a.condition_level,
                 peak_level=a.peak_level,
             )
             for a in self._alarms.values()

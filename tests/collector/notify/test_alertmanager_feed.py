@@ -8,9 +8,10 @@ import time
 
 import pytest
 from alertmanager_harness import PASSWORD, USER, local_alertmanager
-from notify_harness import Receiver
+from notify_harness import Receiver, methane_change
 
 from collector.notify.alertmanager import AlertmanagerFeed
+from collector.notify.payload import parse_rfc3339
 from detectors.alarms.conditions import ConditionChange
 from detectors.alarms.lifecycle import AlarmLifecycle
 from hazwatch.config.channels import AlertmanagerOptions
@@ -162,6 +163,30 @@ async def test_a_bearer_token_is_sent_for_an_authenticating_proxy_in_front_of_al
     first = receiver.received[0]
     assert (first.path, first.headers["Authorization"]) == ("/api/v2/alerts", "Bearer proxy-token")
     assert first.payload[0]["labels"]["sensor"] == "R101-LEL"
+
+
+async def test_a_latched_methane_power_cut_stays_firing_after_its_clear_until_it_is_reset(
+    receiver, mine_registry
+):
+    receiver.signed = False
+    face = mine_registry.slot("xinyuan-mine", "LW-CH4-T1")
+    lifecycle = AlarmLifecycle()
+    feed = AlertmanagerFeed(am_subscriber(receiver.url("").rstrip("/")), mine_registry, lifecycle.active)
+    async with feeding(feed):
+        feed.submit_events(lifecycle.apply([methane_change(face, 2, time.time_ns(), 1.6)], time.time_ns()))
+        await receiver.wait_for(1)
+        feed.submit_events(lifecycle.apply([methane_change(face, 0, time.time_ns(), 0.4)], time.time_ns()))
+        await asyncio.sleep(REPOST_S * 1.5)  # at least one re-post of the latched alarm
+        latched_posts = len(receiver.received)
+        reset_at = time.time_ns()
+        feed.submit_events(lifecycle.reset(face, "threshold.high", "shift-boss", reset_at))
+        await receiver.wait_for(latched_posts + 1)
+
+    alerts = [(d.received_at, a) for d in receiver.received for a in d.payload]
+    before_reset, last = alerts[: latched_posts], alerts[-1][1]
+    assert {a["annotations"]["state"] for _, a in before_reset} == {"unacknowledged", "latched"}
+    assert all(parse_rfc3339(a["endsAt"]) > reset_at for _, a in before_reset), "a latched alarm read as ended"
+    assert parse_rfc3339(last["endsAt"]) <= time.time_ns() and last["labels"] == before_reset[0][1]["labels"]
 
 
 async def wait_for(condition, timeout: float = 10.0) -> None:
