@@ -111,6 +111,10 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         log.info("restored %d active alarms from %s", restored, state_dir)
     persister = AlarmStatePersister(lifecycle, store, registry)
     links = ResponseLinks.from_settings(config.webhooks.responses)
+    if links is not None and (options.api_port is None or not os.environ.get(TOKEN_ENV)):
+        # A link that leads nowhere would tell the person paged they can answer when they cannot.
+        log.warning("response links not sent: they need the alarm API (--api-port and %s)", TOKEN_ENV)
+        links = None
     stack = build_detector_stack(registry, config, lifecycle)
 
     storage: InfluxSink | LineProtocolFileSink = (
