@@ -60,7 +60,7 @@ class AlarmKpiWriter:
                 records.popleft()
             kpis = compute_kpis(records, start_ns=start_ns, end_ns=now_ns)
             lines += kpi_lines(kpis, site, standing=standing[site])
-        return ("\n".join(lines) + "\n").encode()
+        return "".join(lines).encode()
 
     async def run(self) -> None:
         while True:
