@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from hazwatch.config.console import ConsoleSettings
 from hazwatch.config.detection import DetectionSettings, SensorGroup
 from hazwatch.config.kinds import AreaKind, Location, SensorKind, SiteType
 from hazwatch.config.limits import Limits, StrictModel
@@ -229,4 +230,5 @@ class HazwatchConfig(StrictModel):
     influxdb: InfluxSettings = Field(default_factory=InfluxSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     state_dir: str = Field(default="./hazwatch-state", description="alarm state, outbox and audit trail")
