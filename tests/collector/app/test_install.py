@@ -4,6 +4,7 @@ demo and the scenario library run from any directory."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,9 +19,14 @@ CHECKOUT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with hazwatch built and installed from the checkout; its dependencies come from the test
-    venv's site-packages (a path entry, not a site dir, so the editable install there is not seen)."""
-    venv = tmp_path_factory.mktemp("install") / "venv"
+    """A fresh venv with hazwatch built from a copy of the checkout (a build leaves nothing in the checkout) and
+    installed; its dependencies come from the test venv's site-packages (a path entry, not a site dir, so the
+    editable install there is not seen)."""
+    workdir = tmp_path_factory.mktemp("install")
+    source = workdir / "source"
+    skip = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__")
+    shutil.copytree(CHECKOUT, source, ignore=skip)
+    venv = workdir / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     purelib = subprocess.run(
@@ -29,7 +35,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ).stdout.strip()
     Path(purelib, "hazwatch-test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", str(CHECKOUT)],
+        [python, "-m", "pip", "install", "-q", "--no-deps", str(source)],
         check=True, timeout=300,
     )
     return venv
