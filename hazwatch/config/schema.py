@@ -67,7 +67,7 @@ class Area(StrictModel):
 
 class ModbusRegister(StrictModel):
     sensor: Identifier
-    unit_id: int | None = Field(default=None, ge=0, le=247, description="defaults to the device's unit_id")
+    unit_id: int | None = Field(default=None, ge=0, le=255, description="defaults to the device's unit_id")
     table: Literal["holding", "input", "coil", "discrete"] = "holding"
     address: int = Field(ge=0, le=65535, description="zero-based protocol address")
     type: Literal["int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "bool"] = (
@@ -116,7 +116,7 @@ class ModbusDevice(StrictModel):
     host: str | None = None
     port: int = Field(default=502, ge=1, le=65535)
     serial: SerialLine | None = None
-    unit_id: int = Field(default=1, ge=0, le=247)
+    unit_id: int = Field(default=1, ge=0, le=255, description="255: a device addressed directly over TCP")
     poll_interval: float = Field(default=5.0, gt=0, le=3600)
     timeout: float = Field(default=1.0, gt=0)
     retries: int = Field(default=1, ge=0, le=10)
@@ -125,6 +125,12 @@ class ModbusDevice(StrictModel):
     )
     errors_before_reconnect: int = Field(default=3, ge=1)
     backoff: Backoff = Field(default_factory=Backoff)
+    max_registers_per_request: int = Field(default=125, ge=1, le=125, description="the device's read cap (FC 3/4)")
+    max_bits_per_request: int = Field(default=2000, ge=1, le=2000, description="the device's read cap (FC 1/2)")
+    connect_delay: float = Field(default=0.0, ge=0, le=60, description="quirk: seconds to wait after connecting")
+    request_delay: float = Field(default=0.0, ge=0, le=60, description="quirk: seconds to wait between requests")
+    request_per_register: bool = Field(default=False, description="quirk: never merge registers into one request")
+    close_after_poll: bool = Field(default=False, description="quirk: close the connection after every poll")
     byte_order: ByteOrder = "big"
     word_order: ByteOrder = "big"
     registers: list[ModbusRegister] = Field(min_length=1)
