@@ -144,9 +144,13 @@ class ModbusDevice(StrictModel):
         return self
 
 
+MANY_SENSOR_PAYLOADS = frozenset({"gateway", "influx", "thingsboard"})
+"""Payload forms whose messages name their sensors themselves (the topic needs no {sensor})."""
+
+
 class MqttTopic(StrictModel):
     pattern: str = Field(description="MQTT topic with named segments, e.g. plant/{area}/{sensor}/value")
-    payload: Literal["json", "number", "gateway"] = "json"
+    payload: Literal["json", "number", "gateway", "influx", "thingsboard"] = "json"
     sensor: Identifier | None = Field(default=None, description="the sensor when the pattern names none")
     value_path: str = "value"
     time_path: str | None = "ts"
@@ -155,6 +159,12 @@ class MqttTopic(StrictModel):
         default="points", description="gateway: the list (or map of id → item) of readings"
     )
     id_path: str = Field(default="id", description="gateway: the sensor id inside an item")
+    id_tag: str | None = Field(
+        default=None, description="influx: the tag naming the sensor (value in field value_path); unset: field keys"
+    )
+    id_from: Literal["key", "device"] = Field(
+        default="key", description="thingsboard: sensors are the keys of `values`, or the device names"
+    )
 
     @property
     def segments(self) -> list[str]:
@@ -164,7 +174,7 @@ class MqttTopic(StrictModel):
     def _names_a_sensor(self) -> Self:
         if "#" in self.pattern or "+" in self.pattern:
             raise ValueError("use named segments like {sensor} instead of MQTT wildcards")
-        if self.payload != "gateway" and self.sensor is None and "sensor" not in self.segments:
+        if self.payload not in MANY_SENSOR_PAYLOADS and self.sensor is None and "sensor" not in self.segments:
             raise ValueError("a json or number topic needs a {sensor} segment or a fixed `sensor`")
         return self
 

@@ -27,7 +27,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from collector.pipeline.protocols import Emit
-from collector.sources.mqtt.payloads import Rejection, decoder_for
+from collector.sources.mqtt.decoders import decoder_for
+from collector.sources.mqtt.payloads import Rejection
 from collector.sources.mqtt.routing import Route, RouteTable
 from collector.sources.mqtt.topics import TopicBinding
 from collector.telemetry import metrics
