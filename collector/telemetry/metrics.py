@@ -19,6 +19,12 @@ MODBUS_REQUESTS = Counter("hazwatch_modbus_requests", "Modbus read requests", ["
 MODBUS_REQUEST_SPLITS = Counter(
     "hazwatch_modbus_request_splits", "Merged Modbus requests a device refused and that were split", ["site", "device"]
 )
+SPARKPLUG_SEQ_GAPS = Counter(
+    "hazwatch_sparkplug_seq_gaps", "Sparkplug B messages whose seq did not follow the previous one", ["site", "device"]
+)
+SPARKPLUG_REBIRTHS = Counter(
+    "hazwatch_sparkplug_rebirth_requests", "NCMD Node Control/Rebirth requests sent to edge nodes", ["site", "device"]
+)
 DEVICE_ONLINE = Gauge(
     "hazwatch_device_online", "1 when the device's last poll was answered, with data for at least one request",
     ["site", "device"],

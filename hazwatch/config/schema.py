@@ -11,6 +11,7 @@ from hazwatch.config.detection import DetectionSettings, SensorGroup
 from hazwatch.config.kinds import AreaKind, Location, SensorKind, SiteType
 from hazwatch.config.limits import Limits, StrictModel
 from hazwatch.config.notify import WebhookSettings
+from hazwatch.config.sparkplug import SparkplugNode
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 ByteOrder = Literal["big", "little"]
@@ -192,7 +193,21 @@ class MqttDevice(StrictModel):
         default_factory=list,
         description="sensors this device publishes through its {sensor} or gateway topics",
     )
-    topics: list[MqttTopic] = Field(min_length=1)
+    topics: list[MqttTopic] = Field(default_factory=list)
+    sparkplug: SparkplugNode | None = Field(default=None, description="a Sparkplug B edge node: its metric map")
+
+    @model_validator(mode="after")
+    def _has_topics(self) -> Self:
+        if not self.topics and self.sparkplug is None:
+            raise ValueError("an MQTT device needs `topics` or a `sparkplug` block")
+        return self
+
+    @property
+    def sparkplug_sensors(self) -> list[str]:
+        """Sensors its Sparkplug metrics feed that `sensors` does not already list."""
+        listed = set(self.sensors)
+        metrics = self.sparkplug.metrics if self.sparkplug else []
+        return [m.sensor for m in metrics if m.sensor not in listed]
 
 
 Device = Annotated[ModbusDevice | MqttDevice, Field(discriminator="protocol")]

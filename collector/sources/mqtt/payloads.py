@@ -66,6 +66,8 @@ class Rejection:
 class Decoded:
     batch: ReadingBatch
     rejections: list[Rejection] = field(default_factory=list)
+    replies: tuple[tuple[str, bytes], ...] = ()
+    """(topic, payload) the source publishes back, e.g. a Sparkplug rebirth request."""
 
 
 class PayloadDecoder(Protocol):
