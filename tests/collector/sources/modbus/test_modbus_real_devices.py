@@ -149,15 +149,11 @@ def test_a_device_capping_reads_at_8_with_holes_reads_every_mapped_register_and_
 
 
 def test_a_configured_read_cap_is_respected_from_the_first_request():
-    with quirky_device(Habits(read_cap=8), unmapped=frozenset()) as device:
-        for entries in device.entries.values():
-            entries.update({4: 1, 11: 1, 14: 1, 15: 1, 16: 1})  # no holes: only the cap can refuse
+    with full_map_device(Habits(read_cap=8)) as device:
         source, registry = one_source(site_config(device.port, max_registers_per_request=8))
         assert max(r.count for r in source.requests) <= 8
         [read] = poll(source, registry)
-    want = expected(unmapped=frozenset())
-    want["TT-GHOST"] = (0.0, Quality.GOOD)
-    assert_reads(read, want)
+    assert_reads(read, FULL_MAP)
     assert device.seen.exceptions() == []
 
 
@@ -179,28 +175,40 @@ def test_unit_id_255_is_accepted_by_the_config_and_sent_on_the_wire():
 
 
 def test_a_device_busy_right_after_connect_reads_with_a_connect_delay():
-    habits = Habits(busy_after_connect=0.3)
+    habits = Habits(busy_after_connect=1.0)
     with quirky_device(habits) as device:
         source, registry = one_source(site_config(device.port))
         [hurried] = poll(source, registry)
     assert hurried["PT-0"][1] == Quality.FAULT, "without the pause the device answers busy"
     with quirky_device(habits) as device:
-        source, registry = one_source(site_config(device.port, connect_delay=0.4))
+        source, registry = one_source(site_config(device.port, connect_delay=1.1))
         [read] = poll(source, registry)
     assert_reads(read, expected())
+
+
+def full_map_device(habits: Habits) -> QuirkyDevice:
+    """The quirky device with no holes in its map (every configured register exists)."""
+    device = quirky_device(habits, unmapped=frozenset())
+    device.entries["holding"].update({4: 1, 11: 1, 14: 1, 15: 1, 16: 1})
+    return device
+
+
+FULL_MAP = {**expected(unmapped=frozenset()), "TT-GHOST": (0.0, Quality.GOOD)}
 
 
 def test_a_device_busy_between_requests_reads_with_a_request_delay():
-    habits = Habits(busy_between_requests=0.1)
+    habits = Habits(busy_between_requests=0.4)
     settings = {"max_registers_per_request": 8}
-    with quirky_device(habits) as device:
+    with full_map_device(habits) as device:
         source, registry = one_source(site_config(device.port, **settings))
+        assert len(source.requests) == 4
         [hurried] = poll(source, registry)
-    assert any(quality == Quality.FAULT and sensor != "TT-GHOST" for sensor, (_, quality) in hurried.items())
-    with quirky_device(habits) as device:
-        source, registry = one_source(site_config(device.port, request_delay=0.15, **settings))
+    assert {quality for _, quality in hurried.values()} == {Quality.GOOD, Quality.FAULT}, "later requests refused"
+    with full_map_device(habits) as device:
+        source, registry = one_source(site_config(device.port, request_delay=0.45, **settings))
         [read] = poll(source, registry)
-    assert_reads(read, expected())
+    assert_reads(read, FULL_MAP)
+    assert device.seen.exceptions() == []
 
 
 def test_a_device_answering_only_single_entry_reads_needs_no_learning_with_request_per_register():
@@ -213,20 +221,15 @@ def test_a_device_answering_only_single_entry_reads_needs_no_learning_with_reque
 
 
 def test_a_device_that_stops_answering_a_long_connection_reads_on_every_poll_with_close_after_poll():
-    whole_map = frozenset()
-    with quirky_device(Habits(requests_per_connection=2), unmapped=whole_map) as device:
-        device.entries["holding"].update({4: 1, 11: 1, 14: 1, 15: 1, 16: 1})
+    with full_map_device(Habits(requests_per_connection=2)) as device:
         source, registry = one_source(site_config(device.port))
         assert len(source.requests) == 2, "one holding and one input request per poll"
         fresh, stale = poll(source, registry, polls=2)
-        assert fresh["PT-0"] == (10.0, Quality.GOOD)
+        assert_reads(fresh, FULL_MAP)
         assert {quality for _, quality in stale.values()} == {Quality.OFFLINE}, "the second poll finds it mute"
-    with quirky_device(Habits(requests_per_connection=2), unmapped=whole_map) as device:
-        device.entries["holding"].update({4: 1, 11: 1, 14: 1, 15: 1, 16: 1})
+    with full_map_device(Habits(requests_per_connection=2)) as device:
         source, registry = one_source(site_config(device.port, close_after_poll=True))
         polls = poll(source, registry, polls=3)
-    want = expected(unmapped=whole_map)
-    want["TT-GHOST"] = (0.0, Quality.GOOD)
     for read in polls:
-        assert_reads(read, want)
+        assert_reads(read, FULL_MAP)
     assert len(device.seen.connections) == 3
