@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,14 +19,14 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from collector.alarms.actions import AlarmActions
 from collector.alarms.records import VIA_LINK
 from collector.alarms.responses import ANSWERS, InvalidToken, ResponseClaim, ResponseLinks
-from collector.alarms.store import AlarmStatePersister, AlarmStore
 from collector.notify.payload import rfc3339
-from detectors.alarms.lifecycle import ActionRefused, AlarmLifecycle, AlarmStatus
-from hazwatch.config import SensorRegistry
+from detectors.alarms.lifecycle import ActionRefused, AlarmStatus
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 
+RESPOND_PREFIX = "/respond/"
 MAX_USER = 120
 MAX_MEASURES = 2000
 _TEMPLATES = jinja2.Environment(
@@ -143,27 +142,19 @@ def respond_event_id(token_id: str) -> str:
 
 
 class ResponseDesk:
-    def __init__(
-        self,
-        links: ResponseLinks,
-        lifecycle: AlarmLifecycle,
-        registry: SensorRegistry,
-        store: AlarmStore,
-        dispatch: Callable[[list[AlarmEvent]], None],
-        persister: AlarmStatePersister | None = None,
-        clock: Callable[[], int] = time.time_ns,
-    ) -> None:
+    """Answers through the same lifecycle, store, dispatch and persistence as every operator action."""
+
+    def __init__(self, links: ResponseLinks, actions: AlarmActions, clock: Callable[[], int] | None = None) -> None:
         self.links = links
-        self.lifecycle = lifecycle
-        self.registry = registry
-        self.store = store
-        self.dispatch = dispatch
-        self.persister = persister
-        self.clock = clock
+        self.actions = actions
+        self.lifecycle = actions.lifecycle
+        self.registry = actions.registry
+        self.store = actions.store
+        self.clock = clock or actions.clock
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/respond/{token}", self._page)
-        app.router.add_post("/respond/{token}", self._post)
+        app.router.add_get(RESPOND_PREFIX + "{token}", self._page)
+        app.router.add_post(RESPOND_PREFIX + "{token}", self._post)
 
     # ---- the answer -----------------------------------------------------------------------
 
@@ -218,9 +209,9 @@ class ResponseDesk:
         entry = self.store.record_action(
             user, "respond", claim.site, claim.sensor, claim.rule, "done", detail, events, now
         )
-        self.dispatch(events)
-        if self.persister is not None:
-            self.persister.save_now()
+        self.actions.dispatch(events)
+        if self.actions.persister is not None:
+            self.actions.persister.save_now()
         return Outcome(200, "done", claim, {"user": user, "answer": answer}, events, entry.id)
 
     def _respond_event(

@@ -10,17 +10,23 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.alarms.actions import AlarmActions
 from collector.alarms.api import TOKEN_ENV, AlarmApi
 from collector.alarms.kpi_writer import AlarmKpiWriter
 from collector.alarms.records import HandlingRecorder
-from collector.alarms.respond import ResponseDesk
+from collector.alarms.respond import RESPOND_PREFIX, ResponseDesk
 from collector.alarms.responses import ResponseLinks
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
+from collector.console.app import PREFIX as CONSOLE_PREFIX
+from collector.console.app import Console
+from collector.console.feed import ConsoleFeed
+from collector.console.users import Users
 from collector.notify.alertmanager import AlertmanagerFeed
 from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
@@ -56,6 +62,8 @@ class RunOptions:
     api_port: int | None = None
     metrics_port: int | None = None
     status_view: bool = False
+    users_file: Path | None = None
+    """Console users (overrides the config's `console.users_file`); with `api_port`, serves the console."""
 
 
 @dataclass
@@ -85,6 +93,8 @@ def _with_overrides(config: HazwatchConfig, options: RunOptions) -> HazwatchConf
     if options.webhook_urls:
         extra = [Subscriber(name=f"cli-{i}", url=url) for i, url in enumerate(options.webhook_urls)]
         update["webhooks"] = config.webhooks.model_copy(update={"subscribers": [*config.webhooks.subscribers, *extra]})
+    if options.users_file:
+        update["console"] = config.console.model_copy(update={"users_file": str(options.users_file)})
     if options.state_dir:
         update["state_dir"] = str(options.state_dir)
         if not options.line_protocol_file:
@@ -111,9 +121,10 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         log.info("restored %d active alarms from %s", restored, state_dir)
     persister = AlarmStatePersister(lifecycle, store, registry)
     links = ResponseLinks.from_settings(config.webhooks.responses)
-    if links is not None and (options.api_port is None or not os.environ.get(TOKEN_ENV)):
+    api_served = options.api_port is not None and bool(os.environ.get(TOKEN_ENV) or config.console.users_file)
+    if links is not None and not api_served:
         # A link that leads nowhere would tell the person paged they can answer when they cannot.
-        log.warning("response links not sent: they need the alarm API (--api-port and %s)", TOKEN_ENV)
+        log.warning("response links not sent: they need the alarm API (--api-port, and %s or a console)", TOKEN_ENV)
         links = None
     stack = build_detector_stack(registry, config, lifecycle)
 
@@ -139,17 +150,42 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         status = StatusView(registry.sensors)
         reading_sinks.insert(0, status)
         event_sinks.insert(0, status)
+    users = Users.load(config.console.users_file) if config.console.users_file else None
+    feed = ConsoleFeed(registry) if users else None
+    if feed is not None:
+        event_sinks.append(feed)
     event_sinks.append(storage)
     pipeline = Pipeline(sources, stack, reading_sinks, event_sinks)
 
     api = None
     if options.api_port is not None:
-        if os.environ.get(TOKEN_ENV):
-            desk = ResponseDesk(links, lifecycle, registry, store, pipeline.dispatch, persister) if links else None
-            api = AlarmApi(lifecycle, registry, store, pipeline.dispatch, persister=persister, responses=desk)
-        else:
-            log.warning("alarm API not started: set %s to enable acknowledging over HTTP", TOKEN_ENV)
+        actions = AlarmActions(lifecycle, registry, store, pipeline.dispatch, persister)
+        desk = ResponseDesk(links, actions) if links else None
+        api = _operator_server(actions, users, feed, config, desk)
     return Runtime(config, registry, pipeline, lifecycle, store, persister, api, status, storage, options.metrics_port)
+
+
+def _operator_server(
+    actions: AlarmActions,
+    users: Users | None,
+    feed: ConsoleFeed | None,
+    config: HazwatchConfig,
+    desk: ResponseDesk | None = None,
+) -> AlarmApi | None:
+    """The alarm API for scripts (bearer token) and, with a users file, the operators' console on the same port."""
+    token = os.environ.get(TOKEN_ENV)
+    if not token and users is None:
+        log.warning("alarm API not started: set %s (scripts) or a console users file (operators)", TOKEN_ENV)
+        return None
+    if not token:
+        log.info("alarm JSON API closed (%s not set); the console is served", TOKEN_ENV)
+    open_prefixes = (CONSOLE_PREFIX, RESPOND_PREFIX) if desk is not None else (CONSOLE_PREFIX,)
+    api = AlarmApi(actions, token=token or secrets.token_urlsafe(32), open_prefixes=open_prefixes)
+    if users is not None and feed is not None:
+        api.extend(Console(actions, feed, users, config.console).install)
+    if desk is not None:
+        api.extend(desk.add_routes)  # a response link's signed token is its own credential
+    return api
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = None) -> None:

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collector.alarms.actions import AlarmActions
 from collector.alarms.api import AlarmApi
 from collector.alarms.records import HandlingRecorder
-from collector.alarms.respond import ResponseDesk
+from collector.alarms.respond import RESPOND_PREFIX, ResponseDesk
 from collector.alarms.responses import ResponseLinks
 from collector.alarms.store import AlarmStore
 from collector.app.localservices import free_port
@@ -62,8 +63,9 @@ async def response_service(
     links = ResponseLinks(LINK_SECRET, f"http://127.0.0.1:{port}", valid_minutes=30, **extra)
     recorder = HandlingRecorder(store, registry)
     service = ResponseService("", registry, lifecycle, store, links, [recorder.submit_events, *sinks])
-    desk = ResponseDesk(links, lifecycle, registry, store, service.dispatch, **extra)
-    api = AlarmApi(lifecycle, registry, store, service.dispatch, token=API_TOKEN, responses=desk)
+    actions = AlarmActions(lifecycle, registry, store, service.dispatch, **extra)
+    api = AlarmApi(actions, token=API_TOKEN, open_prefixes=(RESPOND_PREFIX,))
+    api.extend(ResponseDesk(links, actions).add_routes)
     service.url = await api.start(port=port)
     try:
         yield service
