@@ -165,3 +165,27 @@ async def test_only_paging_events_of_a_standing_unacknowledged_alarm_carry_a_lin
     assert service.links.link_for(builder.build(raised[0])) is not None
     assert service.links.link_for(builder.build(acked[0])) is None
     assert service.links.link_for(builder.build(cleared[0])) is None
+
+
+async def test_a_handled_report_after_the_control_room_acknowledged_adds_the_measures_without_a_second_ack(
+    plant_registry, tmp_path
+):
+    async with response_service(plant_registry, tmp_path) as service:
+        link = link_of(service, service.apply(lel(plant_registry, 1, 40.0))[0])
+        async with httpx.AsyncClient() as client:
+            acked = await client.post(
+                f"{service.url}/alarms/{SITE}/{SENSOR}/{RULE}/ack", json={"user": "control room"},
+                headers=service.api_headers,
+            )
+            handled = await client.post(
+                link, json={"answer": "handled", "user": "field crew 3", "measures": "leak at flange F12 clamped"}
+            )
+            record = (await client.get(f"{service.url}/records", headers=service.api_headers)).json()["records"][0]
+
+    assert acked.status_code == 200 and handled.status_code == 200, handled.text
+    assert [e.transition.value for e in service.dispatched] == ["raise", "ack", "respond"]
+    assert [(r["user"], r["answer"], r["via"]) for r in record["responses"]] == [
+        ("control room", "ack", "api"),
+        ("field crew 3", "handled", "response link"),
+    ]
+    assert record["end"] is None  # still standing: the episode is open
