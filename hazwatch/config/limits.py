@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -62,3 +63,8 @@ class Limits(StrictModel):
                         f"{side} level {lv.level} reset {lv.reset_value} is on the alarm side of its limit {lv.value}"
                     )
         return self
+
+
+def first_high_limit(limits: Limits) -> float:
+    """The lowest high limit (inf without one): what forecasts aim at and what a path member alarms at."""
+    return min((lv.value for lv in limits.high), default=math.inf)
