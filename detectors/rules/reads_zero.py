@@ -53,7 +53,8 @@ class ReadsZeroDetector(Rule):
         self.units = units if units is not None else [""] * n
         members = np.flatnonzero(np.isfinite(after_s))
         self.members = members
-        self.located = Members(n, members)
+        self.located = Members(n if len(members) else 0, members)
+        """Where a frame holds the members; no per-slot index at all when no sensor asks for the rule."""
         self.after_ns = (after_s[members] * 1e9).astype(np.int64)
         self.band = band[members]
         self.zero = np.zeros(len(members), dtype=bool)
