@@ -23,7 +23,13 @@ from hazwatch.config.schema import HazwatchConfig
 
 
 def declarations() -> list[RuleDeclaration]:
-    """Every declared rule, ordered; raises on a duplicate name or an `after` that cannot be met."""
+    """Every declared rule, in stack order."""
+    return list(_DECLARED)
+
+
+def _discover() -> tuple[RuleDeclaration, ...]:
+    """Import every rule module once, when the catalog is imported (not while a stack is being built), and
+    order their declarations; raises on a duplicate name or an `after` that cannot be met."""
     found: dict[str, RuleDeclaration] = {}
     for module in pkgutil.iter_modules(detectors.rules.__path__):
         declared = getattr(importlib.import_module(f"detectors.rules.{module.name}"), "RULE", None)
@@ -32,7 +38,7 @@ def declarations() -> list[RuleDeclaration]:
         if declared.name in found:
             raise ValueError(f"two rule modules declare the rule {declared.name!r}")
         found[declared.name] = declared
-    return _ordered(found)
+    return tuple(_ordered(found))
 
 
 def _ordered(found: dict[str, RuleDeclaration]) -> list[RuleDeclaration]:
@@ -82,3 +88,6 @@ def build_rules(registry: SensorRegistry, config: HazwatchConfig) -> list[Rule]:
     """The deployment's rules, in stack order (the caller validated the settings: `settings_problems`)."""
     setup = Setup(registry, config)
     return [rule.build(setup) for rule in declarations()]
+
+
+_DECLARED = _discover()
