@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import overload
+from typing import TypeVar, overload
 
 from pydantic import BaseModel
 
 from hazwatch.config.registry import SensorInfo, SensorRegistry
 from hazwatch.config.schema import HazwatchConfig
+
+Settings = TypeVar("Settings", bound=BaseModel)
 
 
 class SensorText(Sequence[str]):
@@ -59,7 +61,7 @@ class Setup:
     def units(self) -> SensorText:
         return units_of(self.registry)
 
-    def rule_settings(self, info: SensorInfo, rule: str, model: type[BaseModel]) -> BaseModel | None:
+    def rule_settings(self, info: SensorInfo, rule: str, model: type[Settings]) -> Settings | None:
         """A sensor's settings block for a rule that declares its own (`detect.rules.<rule>`), or None when absent.
 
         The catalog has validated every block before any rule is built, so this cannot fail here.

@@ -110,7 +110,7 @@ def reads_zero_detector(setup: Setup) -> ReadsZeroDetector:
     band = np.zeros(n)
     for s in setup.registry:
         settings = setup.rule_settings(s, "reads_zero", ReadsZeroSettings)
-        if isinstance(settings, ReadsZeroSettings):
+        if settings is not None:
             after_s[s.slot] = settings.after_s
             band[s.slot] = settings.band_fraction * (s.range_max - s.range_min)
     return ReadsZeroDetector(after_s, band, setup.labels, setup.units)
