@@ -109,8 +109,12 @@ class ResponseLinks:
         paging = payload.get("transition") in {t.value for t in PAGING}
         if not paging or payload.get("state") != AlarmState.UNACKNOWLEDGED.value:
             return None
-        token = self.issue(str(payload["event_id"]), str(payload["site"]), str(payload["sensor"]), str(payload["rule"]))
-        return f"{self.public_url}/respond/{token}"
+        site, sensor, rule = str(payload["site"]), str(payload["sensor"]), str(payload["rule"])
+        return self.url_for(str(payload["event_id"]), site, sensor, rule)
+
+    def url_for(self, paged_by: str, site: str, sensor: str, rule: str) -> str:
+        """`paged_by`: the event id (or, for Alertmanager, the alert) the answer will be recorded against."""
+        return f"{self.public_url}/respond/{self.issue(paged_by, site, sensor, rule)}"
 
     def read(self, token: str) -> ResponseClaim:
         body, _, signature = token.partition(".")

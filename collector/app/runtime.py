@@ -144,7 +144,8 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     if has_mqtt_devices or options.mqtt_url:
         event_sinks.append(MqttAlarmSink(config.mqtt, registry))
     if any(s.format == "alertmanager" for s in config.webhooks.subscribers):
-        event_sinks.append(AlertmanagerFeed(config.webhooks, registry, lifecycle.active))
+        feed_links = links.url_for if links else None
+        event_sinks.append(AlertmanagerFeed(config.webhooks, registry, lifecycle.active, response_link=feed_links))
     status = None
     if options.status_view:
         status = StatusView(registry.sensors)

@@ -37,7 +37,7 @@ from detectors.alarms.lifecycle import AlarmStatus
 from hazwatch.config import SensorRegistry
 from hazwatch.config.channels import AlertmanagerOptions
 from hazwatch.config.notify import Subscriber, WebhookSettings
-from hazwatch.events import AlarmEvent
+from hazwatch.events import AlarmEvent, AlarmState
 
 log = logging.getLogger("hazwatch.alertmanager")
 Key = tuple[int, str]
@@ -101,7 +101,9 @@ class AlertmanagerFeed:
         registry: SensorRegistry,
         alarms: Callable[[], Sequence[AlarmStatus]],
         clock: Callable[[], int] = time.time_ns,
+        response_link: Callable[[str, str, str, str], str] | None = None,
     ) -> None:
+        """`response_link(paged_by, site, sensor, rule)` issues a response link (collector/alarms/responses.py)."""
         self.settings = settings
         self.subscribers = [s for s in settings.subscribers if s.format == "alertmanager"]
         self.registry = registry
@@ -110,6 +112,8 @@ class AlertmanagerFeed:
         self._auth = {s.name: auth_for(s.alertmanager, s.name) for s in self.subscribers}
         self._posted: dict[str, dict[Key, Alert]] = {s.name: {} for s in self.subscribers}
         self._next_full: dict[str, float] = {s.name: 0.0 for s in self.subscribers}
+        self.response_link = response_link
+        self._links: dict[tuple[int, str, int, int], str] = {}
         self._wake = asyncio.Event()
         self._problems = RateLimitedLog(log)
 
@@ -181,12 +185,26 @@ class AlertmanagerFeed:
         """Alarms standing at a level: acknowledged, latched (until reset), shelved or out of service alike,
         because silence in Alertmanager means 'resolved' (use Alertmanager's silences to mute)."""
         out: dict[Key, Alert] = {}
-        for status in self.alarms():
+        standing = self.alarms()
+        for status in standing:
             if status.level <= 0 or not 0 <= status.slot < len(self.registry):
                 continue
             if subscriber_wants(subscriber, self._filter_view(status)):
                 out[(status.slot, status.rule)] = self._alert(subscriber.alertmanager, status)
+        unanswered = {(s.slot, s.rule, s.raised_ns, s.level) for s in standing if s.state is AlarmState.UNACKNOWLEDGED}
+        self._links = {key: link for key, link in self._links.items() if key in unanswered}
         return out
+
+    def _link(self, status: AlarmStatus) -> str | None:
+        """One link per alarm and level while it stands unacknowledged: an escalation is a new page."""
+        if self.response_link is None or status.state is not AlarmState.UNACKNOWLEDGED:
+            return None
+        key = (status.slot, status.rule, status.raised_ns, status.level)
+        if key not in self._links:
+            info = self.registry.sensors[status.slot]
+            paged_by = f"alertmanager:{info.site}/{info.sensor}/{status.rule}@{status.raised_ns}:{status.level}"
+            self._links[key] = self.response_link(paged_by, info.site, info.sensor, status.rule)
+        return self._links[key]
 
     def _filter_view(self, status: AlarmStatus) -> dict[str, object]:
         info = self.registry.sensors[status.slot]
@@ -224,6 +242,9 @@ class AlertmanagerFeed:
             "limit": f"{status.limit:g}" if math.isfinite(status.limit) else "",
             "unit": info.unit,
         }
+        link = self._link(status)
+        if link is not None:
+            annotations["response_url"] = link
         starts = status.raised_ns or status.changed_ns or self.clock()
         return Alert(labels, annotations, rfc3339(starts))
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 
+import httpx
 import pytest
 from alertmanager_harness import PASSWORD, USER, local_alertmanager
 from notify_harness import Receiver, methane_change
@@ -16,6 +17,7 @@ from detectors.alarms.conditions import ConditionChange
 from detectors.alarms.lifecycle import AlarmLifecycle
 from hazwatch.config.channels import AlertmanagerOptions
 from hazwatch.config.notify import Subscriber, WebhookSettings
+from tests.support.respond_service import response_service
 from tests.support.waiting import metric
 
 pytestmark = pytest.mark.anyio
@@ -189,6 +191,28 @@ async def test_a_latched_methane_power_cut_stays_firing_after_its_clear_until_it
     assert {a["annotations"]["state"] for _, a in before_reset} == {"unacknowledged", "latched"}
     assert all(parse_rfc3339(a["endsAt"]) > reset_at for _, a in before_reset), "a latched alarm read as ended"
     assert parse_rfc3339(last["endsAt"]) <= time.time_ns() and last["labels"] == before_reset[0][1]["labels"]
+
+
+async def test_an_unacknowledged_alert_carries_a_response_link_and_answering_it_acknowledges_in_alertmanager_too(
+    receiver, plant_registry, tmp_path
+):
+    receiver.signed = False
+    async with response_service(plant_registry, tmp_path) as service:
+        feed = AlertmanagerFeed(
+            am_subscriber(receiver.url("").rstrip("/")), plant_registry, service.lifecycle.active,
+            response_link=service.links.url_for,
+        )  # fmt: skip
+        service.sinks.append(feed.submit_events)
+        async with feeding(feed):
+            service.apply(lel_change(plant_registry.slot("hengda-chem", "R101-LEL"), 1, 40.0))
+            first = (await receiver.wait_for(1))[0][0]
+            async with httpx.AsyncClient() as client:
+                answer = await client.post(first["annotations"]["response_url"], json={"answer": "ack", "user": "Li"})
+            await wait_for(lambda: receiver.payloads()[-1][0]["annotations"]["state"] == "acknowledged")
+
+    assert answer.status_code == 200, answer.text
+    last = receiver.payloads()[-1][0]
+    assert "response_url" not in last["annotations"] and last["labels"] == first["labels"]
 
 
 async def wait_for(condition, timeout: float = 10.0) -> None:
