@@ -54,6 +54,7 @@ def local_alertmanager(
     hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
     (folder / "web.yml").write_text(yaml.safe_dump({"basic_auth_users": {USER: hashed}}))
     port = free_port()
+    log_file = (folder / "alertmanager.log").open("wb")  # a file, not a pipe: a full pipe would stall it
     process = subprocess.Popen(
         [
             ALERTMANAGER,
@@ -65,14 +66,14 @@ def local_alertmanager(
             "--log.level=warn",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_file,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"alertmanager exited: {process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"alertmanager exited: {(folder / 'alertmanager.log').read_text()[-2000:]}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/-/ready", auth=(USER, PASSWORD), timeout=0.5).status_code == 200:
                     break
@@ -87,4 +88,5 @@ def local_alertmanager(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log_file.close()
         shutil.rmtree(folder, ignore_errors=True)
