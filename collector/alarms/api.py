@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from collector.alarms import TOKEN_ENV
 from collector.alarms.store import AlarmStatePersister, AlarmStore, AuditEntry
 from collector.notify.payload import PayloadBuilder, rfc3339
 from detectors.alarms.lifecycle import ActionRefused, AlarmLifecycle, AlarmStatus
 from hazwatch.config import SensorInfo, SensorRegistry
 from hazwatch.events import AlarmEvent
 
-TOKEN_ENV = "HAZWATCH_API_TOKEN"
 ALARM_ACTIONS = ("ack", "shelve", "unshelve", "reset")
 SENSOR_ACTIONS = ("out_of_service", "return_to_service")
 DEFAULT_SHELVE_MINUTES = 60.0

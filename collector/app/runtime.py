@@ -23,6 +23,7 @@ from collector.notify.mqtt_alarms import MqttAlarmSink
 from collector.notify.webhooks import WebhookNotifier
 from collector.pipeline.detection import build_detector_stack
 from collector.pipeline.loop import Pipeline
+from collector.pipeline.partition import OwnedConditions, Partition
 from collector.pipeline.protocols import EventSink, ReadingSink, Source
 from collector.sources.modbus.source import modbus_sources
 from collector.sources.mqtt.source import mqtt_sources
@@ -34,6 +35,7 @@ from collector.views.status import StatusView
 from detectors.alarms.lifecycle import AlarmLifecycle
 from hazwatch.config import HazwatchConfig, SensorRegistry
 from hazwatch.config.notify import Subscriber
+from hazwatch.config.partition import PartitionSpec
 
 log = logging.getLogger("hazwatch.runtime")
 
@@ -52,6 +54,8 @@ class RunOptions:
     api_port: int | None = None
     metrics_port: int | None = None
     status_view: bool = False
+    partition: PartitionSpec | None = None
+    """Own only this partition's sensors (`hazwatch run --partition K/N`, docs/scaling.md)."""
 
 
 @dataclass
@@ -74,10 +78,13 @@ class Runtime:
 
 def _with_overrides(config: HazwatchConfig, options: RunOptions) -> HazwatchConfig:
     update: dict[str, object] = {}
+    if options.partition:
+        client_id = f"{config.mqtt.client_id}-p{options.partition.index}of{options.partition.count}"
+        update["mqtt"] = config.mqtt.model_copy(update={"client_id": client_id})
     if options.influx_url:
         update["influxdb"] = config.influxdb.model_copy(update={"url": options.influx_url})
     if options.mqtt_url:
-        update["mqtt"] = config.mqtt.model_copy(update={"url": options.mqtt_url})
+        update["mqtt"] = update.get("mqtt", config.mqtt).model_copy(update={"url": options.mqtt_url})
     if options.webhook_urls:
         extra = [Subscriber(name=f"cli-{i}", url=url) for i, url in enumerate(options.webhook_urls)]
         update["webhooks"] = config.webhooks.model_copy(update={"subscribers": [*config.webhooks.subscribers, *extra]})
@@ -95,10 +102,14 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     state_dir = Path(config.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
 
-    sources: list[Source] = [*modbus_sources(config, registry)]
+    partition = Partition(config, registry, options.partition) if options.partition else None
+    source_config = partition.source_config if partition else config
+    sources: list[Source] = [*modbus_sources(source_config, registry)]
     has_mqtt_devices = any(d.protocol == "mqtt" for site in config.sites for d in site.devices)
     if has_mqtt_devices:
-        sources += mqtt_sources(config, registry, config.mqtt.url, options.mqtt_protocol)
+        sources += mqtt_sources(source_config, registry, config.mqtt.url, options.mqtt_protocol)
+    if partition:
+        log.info("partition %s: %d of %d sensors, %d sources", partition.spec, len(partition), len(registry), len(sources))
 
     lifecycle = AlarmLifecycle()
     store = AlarmStore.in_state_dir(state_dir)
@@ -106,7 +117,7 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     if restored:
         log.info("restored %d active alarms from %s", restored, state_dir)
     persister = AlarmStatePersister(lifecycle, store, registry)
-    stack = build_detector_stack(registry, config, lifecycle)
+    stack = build_detector_stack(registry, config, OwnedConditions(lifecycle, partition.owned) if partition else lifecycle)
 
     storage: InfluxSink | LineProtocolFileSink = (
         LineProtocolFileSink(options.line_protocol_file, registry)

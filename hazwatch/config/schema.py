@@ -224,9 +224,17 @@ class MqttSettings(StrictModel):
     alarm_topic_prefix: str = "hazwatch/alarms"
 
 
+class PartitionSettings(StrictModel):
+    by: Literal["site", "area", "device"] = Field(
+        default="site",
+        description="the unit `hazwatch run --partition K/N` never splits (hazwatch/config/partition.py)",
+    )
+
+
 class HazwatchConfig(StrictModel):
     sites: list[Site] = Field(min_length=1)
     influxdb: InfluxSettings = Field(default_factory=InfluxSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     state_dir: str = Field(default="./hazwatch-state", description="alarm state, outbox and audit trail")
+    partitioning: PartitionSettings = Field(default_factory=PartitionSettings)

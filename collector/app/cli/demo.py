@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from collector.app.cli.app import app
-from collector.app.demo import DemoOptions, run_demo
 
 
 @app.command()
@@ -25,6 +24,8 @@ def demo(
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics")] = None,
 ) -> None:
     """Run a simulated coal mine (Modbus) and chemical plant (MQTT) through the real pipeline."""
+    from collector.app.demo import DemoOptions, run_demo
+
     options = DemoOptions(
         duration=duration,
         influx_url=influx_url,

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, app, err_console, load_or_exit
-from collector.app.runtime import RunOptions, build_runtime, serve
-from collector.notify.signing import MissingSecret
 
 
 @app.command()
@@ -23,8 +21,20 @@ def run(
     api_port: Annotated[int | None, typer.Option(help="serve the alarm API (needs HAZWATCH_API_TOKEN)")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on this port")] = None,
     status: Annotated[bool, typer.Option("--status/--no-status", help="live terminal table of sensors")] = False,
+    partition: Annotated[
+        str | None, typer.Option(help="K/N: own partition K of N (config partitioning.by; docs/scaling.md)")
+    ] = None,
 ) -> None:
     """Read every configured sensor, run the detectors and deliver readings and alarms until stopped."""
+    from collector.app.runtime import RunOptions, build_runtime, serve
+    from collector.notify.signing import MissingSecret
+    from hazwatch.config.partition import PartitionSpec
+
+    try:
+        spec = PartitionSpec.parse(partition) if partition is not None else None
+    except ValueError as exc:
+        err_console.print(f"[bold red]--partition[/]: {exc}")
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
     config = load_or_exit(configs)
     options = RunOptions(
         influx_url=influx_url,
@@ -34,6 +44,7 @@ def run(
         api_port=api_port,
         metrics_port=metrics_port,
         status_view=status,
+        partition=spec,
     )
     try:
         runtime = build_runtime(config, options)
