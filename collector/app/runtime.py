@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
 from collector.alarms.api import TOKEN_ENV, AlarmApi
 from collector.alarms.kpi_writer import AlarmKpiWriter
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
@@ -26,10 +28,11 @@ from collector.pipeline.loop import Pipeline
 from collector.pipeline.partition import OwnedConditions, Partition
 from collector.pipeline.protocols import EventSink, ReadingSink, Source
 from collector.sources.modbus.source import modbus_sources
-from collector.sources.mqtt.source import mqtt_sources
+from collector.sources.mqtt.source import MqttSource, mqtt_sources
 from collector.storage.health_writer import HealthWriter
 from collector.storage.influx import InfluxSink
 from collector.storage.lpfile import LineProtocolFileSink
+from collector.telemetry.health import Health
 from collector.telemetry.metrics_server import serve_metrics
 from collector.views.status import StatusView
 from detectors.alarms.lifecycle import AlarmLifecycle
@@ -53,6 +56,8 @@ class RunOptions:
     state_dir: Path | None = None
     api_port: int | None = None
     metrics_port: int | None = None
+    metrics_address: str = "127.0.0.1"
+    """Where /metrics, /healthz and /readyz listen: 0.0.0.0 in a container so the kubelet reaches the probes."""
     status_view: bool = False
     partition: PartitionSpec | None = None
     """Own only this partition's sensors (`hazwatch run --partition K/N`, docs/scaling.md)."""
@@ -70,6 +75,7 @@ class Runtime:
     status: StatusView | None
     storage: InfluxSink | LineProtocolFileSink
     metrics_port: int | None
+    metrics_address: str = "127.0.0.1"
 
     def dispatch(self, events: list) -> None:
         """Operator actions (ack, shelve, reset) produce events that go to the same sinks as detector events."""
@@ -103,13 +109,13 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     state_dir.mkdir(parents=True, exist_ok=True)
 
     partition = Partition(config, registry, options.partition) if options.partition else None
-    source_config = partition.source_config if partition else config
+    source_config = partition.source_config if partition is not None else config
     sources: list[Source] = [*modbus_sources(source_config, registry)]
     has_mqtt_devices = any(d.protocol == "mqtt" for site in config.sites for d in site.devices)
     if has_mqtt_devices:
         sources += mqtt_sources(source_config, registry, config.mqtt.url, options.mqtt_protocol)
-    if partition:
-        log.info("partition %s: %d of %d sensors, %d sources", partition.spec, len(partition), len(registry), len(sources))
+    if partition is not None:
+        log.info("partition %s owns %d of %d sensors", partition.spec, partition.size, len(registry))
 
     lifecycle = AlarmLifecycle()
     store = AlarmStore.in_state_dir(state_dir)
@@ -117,7 +123,8 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     if restored:
         log.info("restored %d active alarms from %s", restored, state_dir)
     persister = AlarmStatePersister(lifecycle, store, registry)
-    stack = build_detector_stack(registry, config, OwnedConditions(lifecycle, partition.owned) if partition else lifecycle)
+    detected = OwnedConditions(lifecycle, partition.owned) if partition is not None else lifecycle
+    stack = build_detector_stack(registry, config, detected)
 
     storage: InfluxSink | LineProtocolFileSink = (
         LineProtocolFileSink(options.line_protocol_file, registry)
@@ -147,7 +154,29 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
             api = AlarmApi(lifecycle, registry, store, pipeline.dispatch, persister=persister)
         else:
             log.warning("alarm API not started: set %s to enable acknowledging over HTTP", TOKEN_ENV)
-    return Runtime(config, registry, pipeline, lifecycle, store, persister, api, status, storage, options.metrics_port)
+    return Runtime(
+        config,
+        registry,
+        pipeline,
+        lifecycle,
+        store,
+        persister,
+        api,
+        status,
+        storage,
+        options.metrics_port,
+        options.metrics_address,
+    )
+
+
+def sources_ready(runtime: Runtime) -> tuple[bool, str]:
+    """Ready once every MQTT source is connected and subscribed (Modbus devices that are down raise alarms,
+    they do not make the worker unready)."""
+    names = [source.name for source in runtime.pipeline.sources if isinstance(source, MqttSource)]
+    down = [name for name in names if REGISTRY.get_sample_value("hazwatch_mqtt_connected", {"source": name}) != 1]
+    if down:
+        return False, f"MQTT source(s) not subscribed: {', '.join(down)}"
+    return True, f"{len(runtime.pipeline.sources)} source(s) running"
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = None) -> None:
@@ -156,7 +185,11 @@ async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = No
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    metrics_server = serve_metrics(runtime.metrics_port) if runtime.metrics_port else None
+    health = Health(ready=lambda: sources_ready(runtime))
+    beat = asyncio.create_task(health.beat(), name="health")
+    metrics_server = (
+        serve_metrics(runtime.metrics_port, runtime.metrics_address, health) if runtime.metrics_port else None
+    )
     if runtime.api is not None and api_port is not None:
         url = await runtime.api.start(port=api_port)
         log.info("alarm API on %s", url)
@@ -165,6 +198,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = No
     finally:
         if runtime.api is not None:
             await runtime.api.stop()
+        beat.cancel()
         if metrics_server is not None:
             metrics_server.shutdown()
         runtime.store.close()

@@ -43,5 +43,7 @@ class Partition:
         self.source_config = with_owned_devices(config, owned)
         """The config its sources are built from: only the devices of owned sensors are polled or subscribed to."""
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """How many sensors it owns."""
         return int(self.owned.sum())

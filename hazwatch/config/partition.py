@@ -98,7 +98,8 @@ def unit_keys(config: HazwatchConfig) -> dict[tuple[str, str], str]:
                 for path in area.airflow_paths:
                     components.join(path)
             # a unit is named after its alphabetically first sensor (union-find keeps the smallest as root)
-            keys.update({(site.id, s.id): f"{site.id}/{components.find(s.id)}" for area in site.areas for s in area.sensors})
+            for area in site.areas:
+                keys.update({(site.id, s.id): f"{site.id}/{components.find(s.id)}" for s in area.sensors})
     return keys
 
 

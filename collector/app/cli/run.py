@@ -19,7 +19,10 @@ def run(
     webhook_url: Annotated[list[str] | None, typer.Option(help="extra webhook receiving every event")] = None,
     state_dir: Annotated[Path | None, typer.Option(help="alarm state, outbox and spool (overrides the config)")] = None,
     api_port: Annotated[int | None, typer.Option(help="serve the alarm API (needs HAZWATCH_API_TOKEN)")] = None,
-    metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on this port")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus /metrics and the /healthz, /readyz probes on this port")
+    ] = None,
+    metrics_address: Annotated[str, typer.Option(help="address of the metrics port (0.0.0.0 in a pod)")] = "127.0.0.1",
     status: Annotated[bool, typer.Option("--status/--no-status", help="live terminal table of sensors")] = False,
     partition: Annotated[
         str | None, typer.Option(help="K/N: own partition K of N (config partitioning.by; docs/scaling.md)")
@@ -43,6 +46,7 @@ def run(
         state_dir=state_dir,
         api_port=api_port,
         metrics_port=metrics_port,
+        metrics_address=metrics_address,
         status_view=status,
         partition=spec,
     )
