@@ -27,8 +27,11 @@ from collector.pipeline.detection import build_detector_stack
 from collector.pipeline.loop import Pipeline
 from collector.pipeline.partition import OwnedConditions, Partition
 from collector.pipeline.protocols import EventSink, ReadingSink, Source
+from collector.pipeline.roles import NoDetection, Role
+from collector.sources.batches.source import batch_sources
 from collector.sources.modbus.source import modbus_sources
 from collector.sources.mqtt.source import MqttSource, mqtt_sources
+from collector.storage.batch_forwarder import BatchForwarder
 from collector.storage.health_writer import HealthWriter
 from collector.storage.influx import InfluxSink
 from collector.storage.lpfile import LineProtocolFileSink
@@ -61,6 +64,10 @@ class RunOptions:
     status_view: bool = False
     partition: PartitionSpec | None = None
     """Own only this partition's sensors (`hazwatch run --partition K/N`, docs/scaling.md)."""
+    role: Role = "standalone"
+    """standalone, edge (publish batches only) or core (read the edges' batches); collector/pipeline/roles.py."""
+    publish_batches: bool = False
+    """A standalone worker also publishes its reading batches for core workers."""
 
 
 @dataclass
@@ -110,10 +117,15 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
 
     partition = Partition(config, registry, options.partition) if options.partition else None
     source_config = partition.source_config if partition is not None else config
-    sources: list[Source] = [*modbus_sources(source_config, registry)]
     has_mqtt_devices = any(d.protocol == "mqtt" for site in config.sites for d in site.devices)
-    if has_mqtt_devices:
-        sources += mqtt_sources(source_config, registry, config.mqtt.url, options.mqtt_protocol)
+    sources: list[Source] = []
+    if options.role == "core":
+        owned = partition.owned_sensors if partition is not None else None
+        sources += batch_sources(config, registry, owned, config.mqtt.url, options.mqtt_protocol)
+    else:
+        sources += modbus_sources(source_config, registry)
+        if has_mqtt_devices:
+            sources += mqtt_sources(source_config, registry, config.mqtt.url, options.mqtt_protocol)
     if partition is not None:
         log.info("partition %s owns %d of %d sensors", partition.spec, partition.size, len(registry))
 
@@ -146,7 +158,11 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         reading_sinks.insert(0, status)
         event_sinks.insert(0, status)
     event_sinks.append(storage)
-    pipeline = Pipeline(sources, stack, reading_sinks, event_sinks)
+    if options.role == "edge":
+        reading_sinks, event_sinks = [BatchForwarder(config, registry)], []
+    elif options.publish_batches:
+        reading_sinks.append(BatchForwarder(config, registry))
+    pipeline = Pipeline(sources, NoDetection() if options.role == "edge" else stack, reading_sinks, event_sinks)
 
     api = None
     if options.api_port is not None:

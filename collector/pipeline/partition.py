@@ -39,6 +39,8 @@ class Partition:
     def __init__(self, config: HazwatchConfig, registry: SensorRegistry, spec: PartitionSpec) -> None:
         self.spec = spec
         owned = owned_sensors(config, spec)
+        self.owned_sensors = owned
+        """(site, sensor) pairs it owns: what a core worker subscribes to."""
         self.owned = np.array([(s.site, s.sensor) in owned for s in registry], dtype=bool)
         self.source_config = with_owned_devices(config, owned)
         """The config its sources are built from: only the devices of owned sensors are polled or subscribed to."""

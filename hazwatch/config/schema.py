@@ -222,6 +222,9 @@ class MqttSettings(StrictModel):
     username_env: str | None = "HAZWATCH_MQTT_USER"
     password_env: str | None = "HAZWATCH_MQTT_PASSWORD"
     alarm_topic_prefix: str = "hazwatch/alarms"
+    batch_topic_prefix: str = Field(
+        default="hazwatch/batches", description="where edge workers publish reading batches (hazwatch/batchwire.py)"
+    )
 
 
 class PartitionSettings(StrictModel):

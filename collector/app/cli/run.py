@@ -27,10 +27,17 @@ def run(
     partition: Annotated[
         str | None, typer.Option(help="K/N: own partition K of N (config partitioning.by; docs/scaling.md)")
     ] = None,
+    role: Annotated[
+        str, typer.Option(help="standalone; edge: publish reading batches only; core: detect the edges' batches")
+    ] = "standalone",
+    publish_batches: Annotated[
+        bool, typer.Option("--publish-batches", help="standalone: also publish reading batches for core workers")
+    ] = False,
 ) -> None:
     """Read every configured sensor, run the detectors and deliver readings and alarms until stopped."""
     from collector.app.runtime import RunOptions, build_runtime, serve
     from collector.notify.signing import MissingSecret
+    from collector.pipeline.roles import ROLES
     from hazwatch.config.partition import PartitionSpec
 
     try:
@@ -38,6 +45,9 @@ def run(
     except ValueError as exc:
         err_console.print(f"[bold red]--partition[/]: {exc}")
         raise typer.Exit(EXIT_BAD_CONFIG) from None
+    if role not in ROLES:
+        err_console.print(f"[bold red]--role {role}[/]: use one of {', '.join(ROLES)}")
+        raise typer.Exit(EXIT_BAD_CONFIG)
     config = load_or_exit(configs)
     options = RunOptions(
         influx_url=influx_url,
@@ -49,6 +59,8 @@ def run(
         metrics_address=metrics_address,
         status_view=status,
         partition=spec,
+        role=role,
+        publish_batches=publish_batches,
     )
     try:
         runtime = build_runtime(config, options)
