@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+import numpy as np
 from prometheus_client import REGISTRY
 
 from collector.alarms.api import TOKEN_ENV, AlarmApi
@@ -28,6 +32,7 @@ from collector.pipeline.loop import Pipeline
 from collector.pipeline.partition import OwnedConditions, Partition
 from collector.pipeline.protocols import EventSink, ReadingSink, Source
 from collector.pipeline.roles import NoDetection, Role
+from collector.pipeline.snapshot import DetectorSnapshots, SnapshotWriter, fingerprint
 from collector.sources.batches.source import batch_sources
 from collector.sources.modbus.source import modbus_sources
 from collector.sources.mqtt.source import MqttSource, mqtt_sources
@@ -35,10 +40,12 @@ from collector.storage.batch_forwarder import BatchForwarder
 from collector.storage.health_writer import HealthWriter
 from collector.storage.influx import InfluxSink
 from collector.storage.lpfile import LineProtocolFileSink
+from collector.storage.warmup import readings_since
 from collector.telemetry.health import Health
 from collector.telemetry.metrics_server import serve_metrics
 from collector.views.status import StatusView
 from detectors.alarms.lifecycle import AlarmLifecycle
+from hazwatch.batch import ReadingBatch
 from hazwatch.config import HazwatchConfig, SensorRegistry
 from hazwatch.config.notify import Subscriber
 from hazwatch.config.partition import PartitionSpec
@@ -83,6 +90,8 @@ class Runtime:
     storage: InfluxSink | LineProtocolFileSink
     metrics_port: int | None
     metrics_address: str = "127.0.0.1"
+    warmup: Callable[[], ReadingBatch] | None = None
+    """After a restore from a detector snapshot: the stored readings it missed, replayed before going live."""
 
     def dispatch(self, events: list) -> None:
         """Operator actions (ack, shelve, reset) produce events that go to the same sinks as detector events."""
@@ -137,6 +146,15 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     persister = AlarmStatePersister(lifecycle, store, registry)
     detected = OwnedConditions(lifecycle, partition.owned) if partition is not None else lifecycle
     stack = build_detector_stack(registry, config, detected)
+    snapshots = DetectorSnapshots(state_dir, registry, _fingerprint(config, options))
+    restored = snapshots.restore(stack) if options.role != "edge" else None
+    warmup = None
+    if restored is not None:
+        stack = restored.stack
+        if not options.line_protocol_file:
+            owned = partition.owned if partition is not None else np.ones(len(registry), dtype=bool)
+            since = restored.saved_ns - WARMUP_MARGIN_NS
+            warmup = functools.partial(readings_since, config.influxdb, registry, owned, since)
 
     storage: InfluxSink | LineProtocolFileSink = (
         LineProtocolFileSink(options.line_protocol_file, registry)
@@ -160,8 +178,10 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     event_sinks.append(storage)
     if options.role == "edge":
         reading_sinks, event_sinks = [BatchForwarder(config, registry)], []
-    elif options.publish_batches:
-        reading_sinks.append(BatchForwarder(config, registry))
+    else:
+        reading_sinks.append(SnapshotWriter(snapshots, stack))
+        if options.publish_batches:
+            reading_sinks.append(BatchForwarder(config, registry))
     pipeline = Pipeline(sources, NoDetection() if options.role == "edge" else stack, reading_sinks, event_sinks)
 
     api = None
@@ -182,8 +202,34 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         storage,
         options.metrics_port,
         options.metrics_address,
+        warmup,
     )
 
+
+WARMUP_MARGIN_NS = 60 * 10**9
+"""Replay from this long before the snapshot: readings stamped by their devices can lag their arrival."""
+
+
+def _fingerprint(config: HazwatchConfig, options: RunOptions) -> str:
+    """What a detector snapshot must match: the sensors, limits and detector settings, and the partition."""
+    return fingerprint(
+        config.model_dump_json(include={"sites", "partitioning"}), str(options.partition), options.role
+    )
+
+
+async def _warm_up(runtime: Runtime) -> None:
+    """Replay what the restored detectors missed; their events carry the same ids as the first time round,
+    so a receiver that already has them de-duplicates them, and one that missed them gets them now."""
+    if runtime.warmup is None:
+        return
+    try:
+        batch = await asyncio.to_thread(runtime.warmup)
+    except (httpx.HTTPError, RuntimeError) as error:
+        log.warning("warm-up from InfluxDB failed (%s): detectors continue from their snapshot", error)
+        batch = ReadingBatch.empty()
+    if len(batch):
+        runtime.dispatch(runtime.pipeline.detector.update(batch))
+    log.info("warm-up: %d stored readings replayed through the restored detectors", len(batch))
 
 def sources_ready(runtime: Runtime) -> tuple[bool, str]:
     """Ready once every MQTT source is connected and subscribed (Modbus devices that are down raise alarms,
@@ -201,6 +247,10 @@ async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = No
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    await _warm_up(runtime)
+    resumed = getattr(runtime.pipeline.detector, "resumed", None)
+    if resumed is not None:
+        resumed(time.time_ns())
     health = Health(ready=lambda: sources_ready(runtime))
     beat = asyncio.create_task(health.beat(), name="health")
     metrics_server = (
