@@ -147,13 +147,13 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     detected = OwnedConditions(lifecycle, partition.owned) if partition is not None else lifecycle
     stack = build_detector_stack(registry, config, detected)
     snapshots = DetectorSnapshots(state_dir, registry, _fingerprint(config, options))
-    restored = snapshots.restore(stack) if options.role != "edge" else None
+    resumed_from = snapshots.restore(stack) if options.role != "edge" else None
     warmup = None
-    if restored is not None:
-        stack = restored.stack
+    if resumed_from is not None:
+        stack = resumed_from.stack
         if not options.line_protocol_file:
             owned = partition.owned if partition is not None else np.ones(len(registry), dtype=bool)
-            since = restored.saved_ns - WARMUP_MARGIN_NS
+            since = resumed_from.saved_ns - WARMUP_MARGIN_NS
             warmup = functools.partial(readings_since, config.influxdb, registry, owned, since)
 
     storage: InfluxSink | LineProtocolFileSink = (
