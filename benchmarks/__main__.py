@@ -135,6 +135,11 @@ def end_to_end_half_load(results: Results, plan: Plan) -> None:
     results.set("e2e_half_load", e2e.measure(plan.e2e_rate / 2, plan.e2e_seconds))
 
 
+def end_to_end_partitioned(results: Results, plan: Plan) -> None:
+    """The same load on two `--partition K/2` worker processes: what a second core gives on one host."""
+    results.set("e2e_two_partitions", e2e.measure(plan.e2e_rate, plan.e2e_seconds, workers=2))
+
+
 def influxd_ceiling(results: Results, plan: Plan) -> None:
     ceiling = e2e.influxd_alone(plan.influxd_sensors, 5)
     results.set("influxd_alone_points_per_s", ceiling)
@@ -175,6 +180,8 @@ def main(
           lambda: end_to_end(results, plan))  # fmt: skip
     if not quick:
         stage(results, ["e2e_half_load"], "end to end at half load", lambda: end_to_end_half_load(results, plan))
+        stage(results, ["e2e_two_partitions"], "end to end, two partition workers",
+              lambda: end_to_end_partitioned(results, plan))  # fmt: skip
     stage(results, ["influxd_alone_points_per_s", "e2e_fraction_of_store_ceiling"], "influxd alone",
           lambda: influxd_ceiling(results, plan))  # fmt: skip
     stage(results, ["cli_help_seconds"], "CLI start", lambda: cli_start_time(results, plan))

@@ -6,8 +6,10 @@ Sensors are grouped into *units* that never split: under `partitioning.by: site`
 `area` an area, under `device` the sensors one device reads together with every sensor a multi-sensor
 group or an airflow path ties to them. A device is never split (one worker polls it or subscribes to it,
 and its dead-man alarm needs all of its sensors), nor is a group (its rule needs all of its members).
-A unit goes to partition `blake2b(key) mod N`: the same answer in every process, on every machine and
-every Python version (the built-in `hash()` is salted per process).
+A unit goes to partition `jump(blake2b(key), N)`: the same answer in every process, on every machine and
+every Python version (the built-in `hash()` is salted per process). Jump consistent hashing (Lamping and
+Veach, 2014) rather than `mod N`: going from N to N+1 workers moves only about 1/(N+1) of the units, all to
+the new worker, where `mod N` would move nearly all of them.
 """
 
 from __future__ import annotations
@@ -40,10 +42,19 @@ class PartitionSpec:
         return f"{self.index}/{self.count}"
 
 
+_MASK64 = (1 << 64) - 1
+
+
 def stable_bucket(key: str, count: int) -> int:
-    """The partition of a unit key: a keyed-free cryptographic hash, stable across processes and versions."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % count
+    """The partition of a unit key: blake2b of the key into jump consistent hashing (integer and IEEE double
+    arithmetic only, so every platform computes the same bucket)."""
+    state = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big")
+    bucket, jump = -1, 0
+    while jump < count:
+        bucket = jump
+        state = (state * 2862933555777941757 + 1) & _MASK64
+        jump = int((bucket + 1) * (float(1 << 31) / float((state >> 33) + 1)))
+    return bucket
 
 
 def device_sensors(site: Site, device: ModbusDevice | MqttDevice) -> list[str]:

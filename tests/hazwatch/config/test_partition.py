@@ -79,3 +79,13 @@ def test_by_device_splits_the_example_plant_into_more_than_one_unit(plant_config
 def test_a_partition_outside_0_to_n_is_refused(text) -> None:
     with pytest.raises(ValueError, match=r"K/N|0 <= K < N"):
         PartitionSpec.parse(text)
+
+
+def test_adding_a_worker_moves_only_a_small_share_of_the_units_and_only_to_the_new_worker() -> None:
+    keys = [f"site-{i}" for i in range(2000)]
+    for count in (2, 3, 5, 8):
+        before = {key: stable_bucket(key, count) for key in keys}
+        after = {key: stable_bucket(key, count + 1) for key in keys}
+        moved = [key for key in keys if before[key] != after[key]]
+        assert all(after[key] == count for key in moved)
+        assert len(moved) < 1.5 * len(keys) / (count + 1)
