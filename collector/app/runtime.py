@@ -161,7 +161,11 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         if options.line_protocol_file
         else InfluxSink(config.influxdb, registry)
     )
-    reading_sinks: list[ReadingSink] = [HealthWriter(write=storage.submit_lines), storage]
+    health_writer = HealthWriter(write=storage.submit_lines)
+    if options.partition:  # workers of one host must not overwrite each other's self-metrics series
+        suffix = f"-p{options.partition.index}of{options.partition.count}"
+        health_writer = HealthWriter(write=storage.submit_lines, instance=health_writer.instance + suffix)
+    reading_sinks: list[ReadingSink] = [health_writer, storage]
     event_sinks: list[EventSink] = [
         LogEventSink(registry),
         persister,
