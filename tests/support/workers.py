@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -53,10 +53,13 @@ class Worker:
     log_path: Path
     metrics_port: int
     process: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    """Added to this process's environment."""
 
     def start(self) -> Worker:
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen([*CLI, *self.args], stdout=log, stderr=subprocess.STDOUT)
+        env = {**os.environ, **self.env}
+        self.process = subprocess.Popen([*CLI, *self.args], stdout=log, stderr=subprocess.STDOUT, env=env)
         return self
 
     def probe(self, path: str) -> int:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from collector.app.localservices import free_port
+from collector.telemetry import metrics
 from collector.telemetry.health import Health
 from collector.telemetry.metrics_server import serve_metrics
 
@@ -70,5 +71,7 @@ def test_a_loop_silent_longer_than_the_limit_is_dead_so_the_supervisor_restarts_
 
 def test_metrics_are_still_served_beside_the_probes(probes) -> None:
     _health, _clock, _readiness, url = probes
+    metrics.READINGS_INGESTED.labels("probe-test").inc(3)
     response = httpx.get(f"{url}/metrics")
-    assert response.status_code == 200 and "hazwatch_" in response.text
+    assert response.status_code == 200
+    assert 'hazwatch_readings_ingested_total{source="probe-test"} 3.0' in response.text
