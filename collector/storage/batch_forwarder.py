@@ -52,8 +52,9 @@ class BatchForwarder:
         self.sensor_ids = [s.sensor for s in registry]
         self._pending: list[ReadingBatch] = []
         self._problems = RateLimitedLog(log)
-        url = urlparse(settings.url)
-        self._host, self._port = url.hostname or "127.0.0.1", url.port or 1883
+        url = urlparse(settings.url if "://" in settings.url else f"mqtt://{settings.url}")
+        tls = url.scheme in ("mqtts", "ssl")
+        self._host, self._port = url.hostname or "127.0.0.1", url.port or (8883 if tls else 1883)
         self._inflight: list[paho.MQTTMessageInfo] = []
         self.client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
@@ -61,6 +62,8 @@ class BatchForwarder:
             protocol=paho.MQTTv5 if settings.protocol == "5" else paho.MQTTv311,
         )
         self.client.max_queued_messages_set(max_queued)
+        if tls:
+            self.client.tls_set()
         user = os.environ.get(settings.username_env or "", "")
         if user:
             self.client.username_pw_set(user, os.environ.get(settings.password_env or "", "") or None)
