@@ -14,6 +14,7 @@ import pytest
 from collector.app.localservices import local_influxd
 from hazwatch.config import SensorRegistry, load_config
 from hazwatch.config.partition import PartitionSpec, owned_sensors
+from tests.support.waiting import wait_until_settled
 from tests.support.workers import plant_config, plant_scenario, simulate_plant, worker
 
 EVENTS = [
@@ -68,6 +69,8 @@ def test_three_partition_workers_store_every_reading_once_and_raise_the_single_w
             w.wait_ready()
         simulate_plant(scenario, mosquitto.url, duration_s=14)
         end_ns = time.time_ns()
+        databases = ["single", "part0", "part1", "part2"]
+        wait_until_settled(lambda: [_readings_per_sensor(influxd, db) for db in databases])  # all delivered, stored
         for w in everyone:
             assert w.stop() == 0, w.log()
     finally:

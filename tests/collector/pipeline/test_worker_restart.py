@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 
 from collector.app.localservices import local_influxd
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_settled
 from tests.support.workers import plant_config, plant_scenario, simulate_plant, worker
 
 EVENTS = [
@@ -38,7 +38,11 @@ def influxd():
 
 def _events(influxd, database: str, until_ns: int) -> Counter[tuple[str, ...]]:
     q = f"SELECT sensor, rule, transition, level, event_id FROM alarms WHERE time <= {until_ns}"
-    rows = [tuple(row[1:]) for s in influxd.query(q, database) for row in s["values"]]
+    try:
+        series = influxd.query(q, database)
+    except RuntimeError:  # the worker has not created its database yet
+        return Counter()
+    rows = [tuple(row[1:]) for s in series for row in s["values"]]
     return Counter(row[:4] if row[0] in UNSTAMPED else row for row in rows)
 
 
@@ -56,7 +60,7 @@ def test_a_worker_killed_and_restarted_mid_scenario_loses_no_alarm_and_repeats_n
         steady.wait_ready()
         victim.wait_ready()
         simulator.start()
-        wait_until(lambda: bool(influxd.query("SELECT event_id FROM alarms", "victim")), 30, "the first alarm stored")
+        wait_until(lambda: bool(_events(influxd, "victim", time.time_ns())), 30, "the first alarm stored")
         time.sleep(1.0)
         victim.kill()
         time.sleep(DOWN_S)
@@ -64,6 +68,7 @@ def test_a_worker_killed_and_restarted_mid_scenario_loses_no_alarm_and_repeats_n
         victim.wait_ready()
         simulator.join(DURATION_S + 60)
         end_ns = time.time_ns()
+        wait_until_settled(lambda: [_events(influxd, db, end_ns) for db in ("steady", "victim")])
         for w in (steady, victim):
             assert w.stop() == 0, w.log()
     finally:

@@ -18,7 +18,7 @@ from collector.app.localservices import local_influxd
 from hazwatch.batchwire import decode
 from hazwatch.config import load_config
 from hazwatch.config.partition import unit_keys
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_settled
 from tests.support.workers import plant_config, plant_scenario, simulate_plant, worker
 
 EVENTS = [
@@ -65,6 +65,7 @@ def test_core_workers_fed_by_an_edge_store_its_readings_once_and_raise_its_alarm
         simulate_plant(scenario, mosquitto.url, duration_s=12)
         end_ns = time.time_ns()
         assert edge.stop() == 0, edge.log()  # flushes its last batches to the broker first
+        wait_until_settled(lambda: [_readings(influxd, db) for db in ("edge", "core0", "core1", "core2")])
         for w in cores:
             assert w.stop() == 0, w.log()
     finally:
