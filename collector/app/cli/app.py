@@ -32,10 +32,15 @@ def load_or_exit(paths: list[Path]) -> HazwatchConfig:
     """Load config files or print every problem and exit 2, before anything has started.
 
     The config model (pydantic, numpy) is imported here, not with the CLI: `hazwatch --help` stays fast."""
+    from detectors.rules.catalog import settings_problems
     from hazwatch.config import ConfigError, load_configs
 
     try:
-        return load_configs(paths)
+        config = load_configs(paths)
+        problems = settings_problems(config)
+        if problems:
+            raise ConfigError(", ".join(map(str, paths)), problems)
+        return config
     except ConfigError as exc:
         err_console.print(f"[bold red]config refused[/]: {exc.source}")
         for problem in exc.problems:

@@ -41,8 +41,8 @@ def report(
     """Plots of every sensor's readings against its limit bands, with the alarm spans shaded."""
     import httpx
 
+    from collector.storage.query import InfluxQuery
     from collector.views.report import write_report
-    from collector.views.status import InfluxSnapshot
     from hazwatch.config import SensorRegistry
 
     if out.suffix.lower() not in (".html", ".png"):
@@ -66,7 +66,7 @@ def report(
         err_console.print("[bold red]--from must be before --to[/]")
         raise typer.Exit(EXIT_BAD_CONFIG)
     try:
-        spans = write_report(sensors, InfluxSnapshot(influx_url, database), start_ns, end_ns, out)
+        spans = write_report(sensors, InfluxQuery(influx_url, database), start_ns, end_ns, out)
     except (httpx.HTTPError, RuntimeError) as exc:
         err_console.print(f"[bold red]cannot read InfluxDB[/] at {influx_url}: {exc}")
         raise typer.Exit(EXIT_RUNTIME) from None

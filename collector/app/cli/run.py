@@ -33,9 +33,13 @@ def run(
     publish_batches: Annotated[
         bool, typer.Option("--publish-batches", help="standalone: also publish reading batches for core workers")
     ] = False,
+    users: Annotated[
+        Path | None, typer.Option(help="console users file: serves the alarm console on --api-port at /console")
+    ] = None,
 ) -> None:
     """Read every configured sensor, run the detectors and deliver readings and alarms until stopped."""
     from collector.app.runtime import RunOptions, build_runtime, serve
+    from collector.console.users import UsersFileError
     from collector.notify.signing import MissingSecret
     from collector.pipeline.roles import ROLES
     from hazwatch.config.partition import PartitionSpec
@@ -61,10 +65,11 @@ def run(
         partition=spec,
         role=role,
         publish_batches=publish_batches,
+        users_file=users,
     )
     try:
         runtime = build_runtime(config, options)
-    except MissingSecret as exc:
+    except (MissingSecret, UsersFileError) as exc:
         err_console.print(f"[bold red]refused[/]: {exc}")
         raise typer.Exit(EXIT_BAD_CONFIG) from None
 

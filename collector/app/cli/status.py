@@ -71,10 +71,11 @@ def status(
     """Live terminal view of every sensor (value, level colour, trend, health) and the active alarms."""
     import httpx
 
+    from collector.storage.query import InfluxQuery
     from collector.views.status import InfluxSnapshot, StatusView, ViewSensor
     from hazwatch.config import SensorRegistry
 
-    snapshot = InfluxSnapshot(influx_url, database)
+    snapshot = InfluxSnapshot(InfluxQuery(influx_url, database))
     try:
         sensors: list[ViewSensor] = list(SensorRegistry.from_config(load_or_exit(config))) if config else []
         if not sensors:
