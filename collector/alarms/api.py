@@ -21,7 +21,6 @@ from collector.notify.payload import PayloadBuilder, rfc3339
 from detectors.alarms.lifecycle import ActionRefused, AlarmStatus
 
 
-
 class MissingToken(RuntimeError):
     """The API refuses to start without a token: an open endpoint could silence alarms."""
 
