@@ -14,12 +14,11 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from collector.alarms import TOKEN_ENV
 from collector.alarms.actions import AlarmActions, UnknownTarget
 from collector.alarms.store import AlarmRecord, AuditEntry
 from collector.notify.payload import PayloadBuilder, rfc3339
 from detectors.alarms.lifecycle import ActionRefused, AlarmStatus
-
-TOKEN_ENV = "HAZWATCH_API_TOKEN"
 
 
 class MissingToken(RuntimeError):

@@ -254,6 +254,16 @@ class MqttSettings(StrictModel):
     username_env: str | None = "HAZWATCH_MQTT_USER"
     password_env: str | None = "HAZWATCH_MQTT_PASSWORD"
     alarm_topic_prefix: str = "hazwatch/alarms"
+    batch_topic_prefix: str = Field(
+        default="hazwatch/batches", description="where edge workers publish reading batches (hazwatch/batchwire.py)"
+    )
+
+
+class PartitionSettings(StrictModel):
+    by: Literal["site", "area", "device"] = Field(
+        default="site",
+        description="the unit `hazwatch run --partition K/N` never splits (hazwatch/config/partition.py)",
+    )
 
 
 class HazwatchConfig(StrictModel):
@@ -263,3 +273,4 @@ class HazwatchConfig(StrictModel):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     state_dir: str = Field(default="./hazwatch-state", description="alarm state, outbox and audit trail")
+    partitioning: PartitionSettings = Field(default_factory=PartitionSettings)
