@@ -118,13 +118,19 @@ def threshold_detector(registry: SensorRegistry) -> ThresholdDetector:
     return ThresholdDetector(high, low, labels_of(registry), units_of(registry))
 
 
+def finite_span(registry: SensorRegistry) -> np.ndarray:
+    """Each sensor's range width, 0 where it has no range (a generic sensor): nothing scales with an unknown span."""
+    span = registry.range_max - registry.range_min
+    return np.where(np.isfinite(span), span, 0.0)
+
+
 def offline_after_s(info: SensorInfo) -> float:
     return info.poll_interval * info.detect.offline_after_intervals if info.detect.wants("offline") else math.nan
 
 
 def health_params(registry: SensorRegistry, config: HazwatchConfig) -> HealthParams:
     sensors = list(registry)
-    span = registry.range_max - registry.range_min
+    span = finite_span(registry)
     devices: dict[tuple[str, str], int] = {}
     device_of = np.full(len(sensors), -1, dtype=np.int64)
     for s in sensors:
@@ -132,13 +138,13 @@ def health_params(registry: SensorRegistry, config: HazwatchConfig) -> HealthPar
             device_of[s.slot] = devices.setdefault((s.site, s.device), len(devices))
 
     def stuck(s: SensorInfo) -> float:
-        if not s.detect.wants("stuck") or s.kind not in STUCK_AFTER_S:
+        if not s.detect.wants("stuck") or (s.kind not in STUCK_AFTER_S and s.detect.stuck_after_s is None):
             return math.nan
         return s.detect.stuck_after_s or STUCK_AFTER_S[s.kind]
 
     def spike(s: SensorInfo) -> float:
         wanted = s.detect.spikes if s.detect.spikes is not None else s.kind in ANALOG_KINDS
-        if not wanted or not s.detect.wants("spikes"):
+        if not wanted or not s.detect.wants("spikes") or not math.isfinite(s.range_max - s.range_min):
             return math.nan
         return (s.detect.spike_jump_fraction or SPIKE_JUMP_FRACTION) * (s.range_max - s.range_min)
 
@@ -206,7 +212,7 @@ def trend_params(registry: SensorRegistry) -> TrendParams:
             drift_k[s.slot], drift_h[s.slot] = d.drift.k, d.drift.h
             baseline_s[s.slot] = d.drift.baseline_s
             warmup[s.slot] = d.drift.warmup_blocks
-            sigma_floor[s.slot] = d.drift.sigma_floor or 0.005 * (s.range_max - s.range_min)
+            sigma_floor[s.slot] = d.drift.sigma_floor or 0.005 * float(finite_span(registry)[s.slot])
         freeze[s.slot] = limit
     return TrendParams(
         block_s=block_s,

@@ -320,7 +320,7 @@ class HealthDetector(Rule):
             device_level = all_quiet.astype(np.int8) + (all_quiet & (long_quiet == self.device_size))
             for d in np.flatnonzero(device_level != self.device_level).tolist():
                 changes.append(self._device_change(d, int(device_level[d]), now_ns))
-        covered = (self.p.device >= 0) & (device_level[np.maximum(self.p.device, 0)] > 0)
+        covered = (self.p.device >= 0) & (device_level[np.maximum(self.p.device, 0)] > 0) if self.n_devices else False
         level = np.where(covered, 0, silent_level).astype(np.int8)
         for slot in np.flatnonzero(level != self.level[OFFLINE]).tolist():
             changes.append(self._change(OFFLINE, slot, int(level[slot]), now_ns, (slot,)))

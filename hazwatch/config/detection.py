@@ -112,7 +112,8 @@ SensorGroup = Annotated[VentilationGroup | RunawayGroup | VoteGroup | Multivaria
 
 # ---- per-kind defaults --------------------------------------------------------------------------------
 
-ANALOG_KINDS: frozenset[SensorKind] = frozenset(SensorKind) - BINARY_KINDS
+ANALOG_KINDS: frozenset[SensorKind] = frozenset(SensorKind) - BINARY_KINDS - {SensorKind.GENERIC}
+"""Physical analog kinds; a generic signal makes no physical assumption, so it gets no spike or stuck default."""
 
 STUCK_AFTER_S: dict[SensorKind, float] = {
     **dict.fromkeys(ANALOG_KINDS, 3600.0),
