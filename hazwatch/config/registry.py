@@ -26,7 +26,6 @@ from hazwatch.config.kinds import (
 from hazwatch.config.limits import Limits
 from hazwatch.config.schema import HazwatchConfig, ModbusDevice
 
-
 DEFAULT_POLL_INTERVAL_S = 10.0
 """The reading interval promised for a sensor no device of the config reads (docs/config.md): the offline
 dead-man fires after `offline_after_intervals` of these. Replay derives it from the recording instead."""

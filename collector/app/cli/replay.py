@@ -123,7 +123,8 @@ def replay(
         written = write_events(events_out, first.events, registry)
         console.print(f"{written} alarm events written to {events_out}")
     if report is not None:
-        write_report(report, str(file), summaries, first.events, registry, lambda _slots: _filtered(file, registry, sensor))
+        reread = lambda _slots: _filtered(file, registry, sensor)  # noqa: E731
+        write_report(report, str(file), summaries, first.events, registry, reread)
         console.print(f"report written to {report}")
 
 
