@@ -20,6 +20,7 @@ from collector.telemetry.logs import RateLimitedLog
 from detectors.engine.stack import DetectorStack, Lifecycle
 from detectors.rules.exposure import ExposureDetector, ExposureParams
 from detectors.rules.health import HealthDetector, HealthParams
+from detectors.rules.learned import LearnedNormalDetector, LearnedParams
 from detectors.rules.multisensor import MultiParams, MultiSensorDetector, RunawaySpec, VentilationSpec, VoteSpec
 from detectors.rules.multivariate_rule import MultivariateRule, MultivariateSpec
 from detectors.rules.threshold import LevelSpec, LevelTable, ThresholdDetector
@@ -29,10 +30,12 @@ from hazwatch.config.detection import (
     ANALOG_KINDS,
     EXPOSURE_KINDS,
     FORECAST,
+    LEARNED_KINDS,
     RATE_OF_RISE,
     SPIKE_HOLD_S,
     SPIKE_JUMP_FRACTION,
     STUCK_AFTER_S,
+    Learned,
     MultivariateGroup,
     RunawayGroup,
     VentilationGroup,
@@ -242,6 +245,26 @@ def exposure_params(registry: SensorRegistry) -> ExposureParams:
     return ExposureParams(stel_limit=stel, twa_limit=twa, max_gap_s=np.where(np.isfinite(gap), gap, 60.0))
 
 
+def learned_params(registry: SensorRegistry) -> LearnedParams:
+    """Generic sensors, and any sensor whose `detect.learned` is set, unless `learned` is disabled; NaN budget
+    leaves a sensor out."""
+    off = Learned(budget_per_day=1.0)
+    chosen = [
+        (s.detect.learned or (Learned() if s.kind in LEARNED_KINDS else None)) if s.detect.wants("learned") else None
+        for s in registry
+    ]
+    settings = [c or off for c in chosen]
+    return LearnedParams(
+        budget_per_day=np.array([c.budget_per_day if c else np.nan for c in chosen]),
+        level_s=np.array([c.level_s for c in settings]),
+        error_s=np.array([c.error_s for c in settings]),
+        smooth=np.array([c.smooth_readings for c in settings]),
+        min_surprise=np.array([c.min_surprise for c in settings]),
+        warmup=np.array([c.warmup_readings for c in settings], dtype=np.int64),
+        adapt_after_s=np.array([c.adapt_after_s for c in settings]),
+    )
+
+
 def multi_params(registry: SensorRegistry, config: HazwatchConfig) -> MultiParams:
     ventilation: list[VentilationSpec] = []
     runaway: list[RunawaySpec] = []
@@ -343,6 +366,7 @@ def build_detector_stack(registry: SensorRegistry, config: HazwatchConfig, lifec
         threshold_detector(registry),
         ExposureDetector(exposure_params(registry), labels, units),
         TrendDetector(trend_params(registry), labels, units),
+        LearnedNormalDetector(learned_params(registry), labels, units),
         MultiSensorDetector(len(registry), multi_params(registry, config)),
         MultivariateRule(len(registry), multivariate_specs(registry, config)),
     ]

@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 from hazwatch.config.kinds import BINARY_KINDS, GAS_KINDS, TOXIC_KINDS, SensorKind
 from hazwatch.config.limits import StrictModel
 
-Rule = Literal["rate_of_rise", "forecast", "drift", "stuck", "spikes", "exposure", "offline", "range"]
+Rule = Literal["rate_of_rise", "forecast", "drift", "stuck", "spikes", "exposure", "offline", "range", "learned"]
 
 
 class RateOfRise(StrictModel):
@@ -37,8 +37,25 @@ class Drift(StrictModel):
     )
 
 
+class Learned(StrictModel):
+    """The learned-normal rule (docs/detectors.md#learned-normal): on by default for generic sensors."""
+
+    budget_per_day: float = Field(
+        default=0.1, gt=0, description="false alarms per sensor-day it may raise on normal data (sets its quantile)"
+    )
+    min_surprise: float = Field(default=4.0, gt=0, description="smallest smoothed robust z that may alarm")
+    smooth_readings: float = Field(default=3.0, ge=1, description="readings the surprise is smoothed over")
+    warmup_readings: int = Field(default=288, ge=1, description="readings learned before it may alarm")
+    adapt_after_s: float = Field(
+        default=21600.0, gt=0, description="unusual this long is a new operating point: relearn from there"
+    )
+    level_s: float = Field(default=259200.0, gt=0, description="time constant of the learned level")
+    error_s: float = Field(default=604800.0, gt=0, description="time constant of the learned spread and history")
+
+
 class DetectionSettings(StrictModel):
     rate_of_rise: RateOfRise | None = None
+    learned: Learned | None = Field(default=None, description="learned normal; default on for generic sensors")
     forecast: Forecast | None = None
     drift: Drift | None = None
     stuck_after_s: float | None = Field(default=None, gt=0, description="flat-line this long is a stuck sensor")
@@ -144,3 +161,6 @@ SPIKE_HOLD_S = 300.0
 """A spike alarm stays this long after the last spike, so repeated interference is one alarm."""
 
 EXPOSURE_KINDS: frozenset[SensorKind] = TOXIC_KINDS
+
+LEARNED_KINDS: frozenset[SensorKind] = frozenset({SensorKind.GENERIC})
+"""Kinds the learned-normal rule watches without being asked: those with no limits to watch."""
