@@ -66,10 +66,17 @@ class LearnedParams:
     """Readings the surprise is smoothed over: one odd reading is noise, a few in a row are not."""
     min_surprise: np.ndarray
     """Smallest smoothed robust z that may alarm, whatever the history says."""
+    max_surprise: np.ndarray
+    """Largest threshold the budget may set: a history of wild start-up surprises cannot deafen the rule."""
     warmup: np.ndarray
     """Readings learned before the rule may alarm."""
     adapt_after_s: np.ndarray
     """Unusual this long → a new operating point: re-anchor and relearn."""
+    hold_s: np.ndarray
+    """An alarm stays at least this long after the last unusual reading: a burst of spikes is one alarm."""
+    scale_floor: np.ndarray
+    """Smallest deviation counted as normal, as a fraction of the signal's spread: a noiseless signal's
+    rounding is not an anomaly."""
 
 
 def learned_params(
@@ -81,8 +88,11 @@ def learned_params(
     error_s: float = 7 * 86400.0,
     smooth: float = 3.0,
     min_surprise: float = 4.0,
+    max_surprise: float = 6.0,
     warmup: int = 288,
-    adapt_after_s: float = 6 * 3600.0,
+    adapt_after_s: float = 86400.0,
+    hold_s: float = 43200.0,
+    scale_floor: float = 0.02,
 ) -> LearnedParams:
     """The same settings for the `members` slots (bool mask or indices), NaN budget elsewhere."""
     budget = np.full(n, np.nan)
@@ -93,8 +103,11 @@ def learned_params(
         error_s=np.full(n, error_s),
         smooth=np.full(n, smooth),
         min_surprise=np.full(n, min_surprise),
+        max_surprise=np.full(n, max_surprise),
         warmup=np.full(n, warmup, dtype=np.int64),
         adapt_after_s=np.full(n, adapt_after_s),
+        hold_s=np.full(n, hold_s),
+        scale_floor=np.full(n, scale_floor),
     )
 
 
@@ -131,6 +144,10 @@ class LearnedNormalDetector(Rule):
         self.history = np.zeros((m, HISTOGRAM_BINS))
         self.state = np.zeros(m, dtype=np.int8)
         self.unusual_since = np.zeros(m, dtype=np.int64)
+        self.last_unusual_ns = np.zeros(m, dtype=np.int64)
+        self.hold_ns = p.hold_s[members] * 1e9
+        self.floor = p.scale_floor[members]
+        self.max_surprise = p.max_surprise[members]
 
     # ---- Rule --------------------------------------------------------------------------------------------
 
@@ -178,7 +195,7 @@ class LearnedNormalDetector(Rule):
         pick = best[None]
         scale = np.maximum(
             np.take_along_axis(np.broadcast_to(err, errors.shape), pick, axis=0)[0],
-            1e-3 * self.spread[r][None, :] + 1e-12,
+            self.floor[None, :] * self.spread[r][None, :] + 1e-12,
         )
         prediction = np.take_along_axis(predictions, pick, axis=0)[0]
         z = np.where(warm & ~first[None, :], np.minimum(np.abs(x - prediction) / scale, 1e6), 0.0)
@@ -190,9 +207,11 @@ class LearnedNormalDetector(Rule):
             previous = np.where(fresh[k], np.where(warm[k], previous + a * (z[k] - previous), 0.0), previous)
             surprise[k] = previous
 
-        limit = np.maximum(self._quantile(r, 1.0 - self._budget_fraction(r)), self.min_surprise[r])
+        limit = np.clip(self._quantile(r, 1.0 - self._budget_fraction(r)), self.min_surprise[r], self.max_surprise[r])
         on = warm & fresh & (surprise >= limit[None, :])
-        off = fresh & (surprise < 0.5 * limit[None, :])
+        last_on = last_decision(on, t, self.last_unusual_ns[r])
+        self.last_unusual_ns[r] = last_on[-1]
+        off = fresh & (surprise < 0.5 * limit[None, :]) & (t - last_on >= self.hold_ns[r][None, :])
         before = self.state[r]
         state = last_decision(on | off, on.astype(np.int8), before)
         since = run_start(state, before, t, self.unusual_since[r])

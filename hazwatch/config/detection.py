@@ -44,10 +44,17 @@ class Learned(StrictModel):
         default=0.1, gt=0, description="false alarms per sensor-day it may raise on normal data (sets its quantile)"
     )
     min_surprise: float = Field(default=4.0, gt=0, description="smallest smoothed robust z that may alarm")
+    max_surprise: float = Field(default=6.0, gt=0, description="largest threshold the budget may set")
     smooth_readings: float = Field(default=3.0, ge=1, description="readings the surprise is smoothed over")
     warmup_readings: int = Field(default=288, ge=1, description="readings learned before it may alarm")
     adapt_after_s: float = Field(
-        default=21600.0, gt=0, description="unusual this long is a new operating point: relearn from there"
+        default=86400.0, gt=0, description="unusual this long is a new operating point: relearn from there"
+    )
+    hold_s: float = Field(
+        default=43200.0, ge=0, description="an alarm stays this long after the last unusual reading (one per burst)"
+    )
+    scale_floor: float = Field(
+        default=0.02, ge=0, description="deviations below this fraction of the signal's spread are never unusual"
     )
     level_s: float = Field(default=259200.0, gt=0, description="time constant of the learned level")
     error_s: float = Field(default=604800.0, gt=0, description="time constant of the learned spread and history")

@@ -69,7 +69,7 @@ def test_after_a_real_change_of_operating_point_the_alarm_clears_and_stays_clear
     cleared = [c for c in changes if c.level == 0]
     assert cleared and "new operating point" in cleared[0].message
     hours_to_adapt = (cleared[0].time_ns - found[0].time_ns) / 3.6e12
-    assert hours_to_adapt <= 7
+    assert hours_to_adapt <= learned_params(1, np.array([0])).adapt_after_s[0] / 3600 + 1
 
 
 def test_sensors_are_learned_independently_in_one_vectorised_pass():
