@@ -262,6 +262,7 @@ def learned_params(registry: SensorRegistry) -> LearnedParams:
         min_surprise=np.array([c.min_surprise for c in settings]),
         max_surprise=np.array([c.max_surprise for c in settings]),
         warmup=np.array([c.warmup_readings for c in settings], dtype=np.int64),
+        warmup_s=np.array([c.warmup_s for c in settings]),
         adapt_after_s=np.array([c.adapt_after_s for c in settings]),
         hold_s=np.array([c.hold_s for c in settings]),
         scale_floor=np.array([c.scale_floor for c in settings]),

@@ -70,6 +70,8 @@ class LearnedParams:
     """Largest threshold the budget may set: a history of wild start-up surprises cannot deafen the rule."""
     warmup: np.ndarray
     """Readings learned before the rule may alarm."""
+    warmup_s: np.ndarray
+    """Time learned before the rule may alarm: a day, so the daily pattern is part of normal before judging."""
     adapt_after_s: np.ndarray
     """Unusual this long → a new operating point: re-anchor and relearn."""
     hold_s: np.ndarray
@@ -83,13 +85,14 @@ def learned_params(
     n: int,
     members: np.ndarray,
     *,
-    budget_per_day: float = 0.1,
+    budget_per_day: float = 0.5,
     level_s: float = 3 * 86400.0,
     error_s: float = 7 * 86400.0,
     smooth: float = 3.0,
     min_surprise: float = 4.0,
     max_surprise: float = 6.0,
     warmup: int = 288,
+    warmup_s: float = 86400.0,
     adapt_after_s: float = 86400.0,
     hold_s: float = 43200.0,
     scale_floor: float = 0.02,
@@ -105,6 +108,7 @@ def learned_params(
         min_surprise=np.full(n, min_surprise),
         max_surprise=np.full(n, max_surprise),
         warmup=np.full(n, warmup, dtype=np.int64),
+        warmup_s=np.full(n, warmup_s),
         adapt_after_s=np.full(n, adapt_after_s),
         hold_s=np.full(n, hold_s),
         scale_floor=np.full(n, scale_floor),
@@ -145,6 +149,8 @@ class LearnedNormalDetector(Rule):
         self.state = np.zeros(m, dtype=np.int8)
         self.unusual_since = np.zeros(m, dtype=np.int64)
         self.last_unusual_ns = np.zeros(m, dtype=np.int64)
+        self.first_ns = np.zeros(m, dtype=np.int64)
+        self.warmup_ns = p.warmup_s[members] * 1e9
         self.hold_ns = p.hold_s[members] * 1e9
         self.floor = p.scale_floor[members]
         self.max_surprise = p.max_surprise[members]
@@ -186,7 +192,8 @@ class LearnedNormalDetector(Rule):
         errors = np.abs(x[None] - predictions)
         err = self.error[r].T[:, None, :]
         seen_count = np.cumsum(fresh, axis=0) - fresh + self.learned[r][None, :]
-        warm = seen_count >= self.warmup[r][None, :]
+        self.first_ns[r] = np.where(first, t[np.argmax(fresh, axis=0), np.arange(c)], self.first_ns[r])
+        warm = (seen_count >= self.warmup[r][None, :]) & (t - self.first_ns[r][None, :] >= self.warmup_ns[r][None, :])
         ready = np.stack(
             [np.ones(x.shape, bool), self.day_seen[r][col, hd] >= 2, self.week_seen[r][col, hw] >= 2]
         ) & warm[None]
@@ -207,7 +214,7 @@ class LearnedNormalDetector(Rule):
             previous = np.where(fresh[k], np.where(warm[k], previous + a * (z[k] - previous), 0.0), previous)
             surprise[k] = previous
 
-        limit = np.clip(self._quantile(r, 1.0 - self._budget_fraction(r)), self.min_surprise[r], self.max_surprise[r])
+        limit = np.clip(self._quantile(r, self._budget_fraction(r)), self.min_surprise[r], self.max_surprise[r])
         on = warm & fresh & (surprise >= limit[None, :])
         last_on = last_decision(on, t, self.last_unusual_ns[r])
         self.last_unusual_ns[r] = last_on[-1]
@@ -272,7 +279,7 @@ class LearnedNormalDetector(Rule):
         bound = CLIP * scale
         seasonal = prediction - level[None, :]
         target = x - seasonal
-        step = np.clip(target - level[None, :], -bound, bound)
+        step = np.where(warm, np.clip(target - level[None, :], -bound, bound), target - level[None, :])
         new_level = level + level_rate * mean(step)
         adapted = after_adapt.any(axis=0)
         if adapted.any():
@@ -298,7 +305,7 @@ class LearnedNormalDetector(Rule):
 
         err = self.error[r]
         clipped = np.minimum(errors, CLIP * np.maximum(err.T[:, None, :], 1e-12))
-        clipped = np.where(first[None, None, :], errors, clipped)
+        clipped = np.where(warm[None], clipped, errors)  # no clipping against an error not yet learned
         chunk_err = np.stack([mean(clipped[m]) for m in range(MODELS)], axis=1)
         rate = np.where(first, 1.0, error_rate)[:, None]
         self.error[r] = np.where(count[:, None] > 0, err + rate * (chunk_err - err), err)
@@ -322,14 +329,18 @@ class LearnedNormalDetector(Rule):
         interval = np.where(self.interval_ns[r] > 0, self.interval_ns[r], 1e9)
         return np.clip(self.budget[r] * interval / 86400e9, 1e-7, 0.5)
 
-    def _quantile(self, r: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """The q-quantile of each sensor's surprise history (upper bin edge: conservative)."""
+    def _quantile(self, r: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """The surprise only `fraction` of this sensor's history exceeded (upper bin edge: conservative).
+
+        A history of n readings cannot vouch for a rate below 1/n (a conformal rank is at best 1/(n+1)):
+        until it holds 1/fraction readings the answer is +inf, which the caller caps at max_surprise.
+        """
         counts = self.history[r]
         total = counts.sum(axis=1)
         cumulative = np.cumsum(counts, axis=1)
-        index = (cumulative < (q * total)[:, None]).sum(axis=1)
+        index = (cumulative < ((1.0 - fraction) * total)[:, None]).sum(axis=1)
         edge = HISTOGRAM_LOG_MIN + (index + 1) * (HISTOGRAM_LOG_MAX - HISTOGRAM_LOG_MIN) / HISTOGRAM_BINS
-        return np.where(total > 0, np.exp(edge), np.inf)
+        return np.where(total * fraction >= 1.0, np.exp(edge), np.inf)
 
     def _emit(
         self,
