@@ -18,7 +18,7 @@ from rich.table import Table
 
 from collector.app.cli.app import EXIT_RUNTIME, app, console, err_console
 from collector.app.cli.scenario_cli import print_scenarios
-from collector.evaluation import nab, skab
+from collector.evaluation import budget, nab, skab
 from collector.evaluation.scenarios.runner import evaluate_scenarios
 
 
@@ -97,6 +97,39 @@ def print_nab(summary: dict[str, object]) -> None:
     )
 
 
+def evaluate_budget(report: dict[str, object], data_dir: Path | None) -> dict[str, object]:
+    """Alarms per sensor-day the budgeted rules spend on normal data, beside the configured budget."""
+    spent: dict[str, object] = {"budget_per_sensor_day": budget.budget_per_day()}
+    if "scenarios" in report:
+        spent["scenarios_normal"] = budget.scenario_totals(report["scenarios"])
+    try:
+        spent["skab_anomaly_free"] = budget.skab_normal(data_dir)["spend"]
+    except skab.SkabDataMissing as exc:
+        spent["skab_anomaly_free"] = {"skipped": str(exc)}
+    spent["within_budget"] = all(
+        figures["all"]["per_sensor_day"] <= spent["budget_per_sensor_day"]
+        for key in ("scenarios_normal", "skab_anomaly_free")
+        if isinstance(figures := spent.get(key), dict) and "all" in figures
+    )
+    return spent
+
+
+def print_budget(spent: dict[str, object]) -> None:
+    table = Table(
+        "normal data", "rule", "alarms", "sensor-days", "per sensor-day",
+        title=f"alarm budget: {spent['budget_per_sensor_day']:g} false alarms per sensor-day (trend and learned rules)",
+    )
+    for key, name in (("scenarios_normal", "scenario suite, sensors with no reason to alarm"),
+                      ("skab_anomaly_free", "SKAB anomaly-free run, 8 generic sensors")):
+        figures = spent.get(key)
+        if not isinstance(figures, dict) or "skipped" in figures:
+            continue
+        for rule, row in figures.items():
+            table.add_row(name, rule, str(row["alarms"]), f"{row['sensor_days']:.2f}", f"{row['per_sensor_day']:.3f}")
+    console.print(table)
+    console.print("within budget" if spent["within_budget"] else "[bold red]over budget[/]")
+
+
 @app.command()
 def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of tables")] = False,
@@ -141,6 +174,8 @@ def evaluate(
         except nab.NabDataMissing as exc:
             err_console.print(f"[yellow]NAB skipped[/]: {exc}")
             report["nab"] = {"skipped": str(exc)}
+    if not skab_only:
+        report["budget"] = evaluate_budget(report, data_dir)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
@@ -150,5 +185,7 @@ def evaluate(
             print_skab(report["skab"])
         if "nab" in report and "skipped" not in report["nab"]:
             print_nab(report["nab"])
+        if "budget" in report:
+            print_budget(report["budget"])
     if not all(result["passed"] for result in report.get("scenarios", [])):
         raise typer.Exit(EXIT_RUNTIME)

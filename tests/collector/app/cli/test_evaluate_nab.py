@@ -17,7 +17,8 @@ def test_evaluate_skips_both_benchmarks_with_a_line_when_their_data_are_absent(t
     assert "SKAB skipped" in result.output and "NAB skipped" in result.output
     assert str(tmp_path / "nab") in " ".join(result.output.split())
     report = json.loads(result.output[result.output.index("{") :])
-    assert set(report) == {"skab", "nab"} and "skipped" in report["nab"]
+    assert set(report) == {"skab", "nab", "budget"} and "skipped" in report["nab"]
+    assert "skipped" in report["budget"]["skab_anomaly_free"]
 
 
 @pytest.mark.skipif(not nab.nab_dir().is_dir(), reason=f"NAB data not at {nab.nab_dir()}")
