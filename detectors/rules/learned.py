@@ -14,8 +14,8 @@ Per sensor, online and vectorised across sensors (one numpy step per reading tim
 - **stays unusual**: raise once the smoothed surprise ranks beyond the budget's quantile and is at least
   `min_surprise`; clear when it falls back below half of that;
 - **adapts**: a condition unusual for `adapt_after_s` is taken as a new operating point: the level
-  re-anchors to the recent readings and learning resumes at full speed, so the alarm clears instead
-  of standing forever; during an alarm, learning is slowed and clipped so the anomaly does not become
+  re-anchors to the recent readings, the alarm clears instead of standing forever, and the rule relearns
+  at full weight for `hold_s` before it may raise again; during an alarm, learning is slowed and clipped so the anomaly does not become
   normal before it has been raised.
 
 Where each idea comes from and why it was chosen is in docs/detectors.md ("Learned normal").
@@ -59,7 +59,7 @@ class LearnedParams:
     budget_per_day: np.ndarray
     """False alarms per sensor-day the rule may spend on normal data: sets the surprise quantile."""
     level_s: np.ndarray
-    """Time constant of the level (seconds): slow, so daily and weekly patterns go to the pattern."""
+    """Time constant of the level (seconds): slow, so daily and weekly patterns go to the pattern tables."""
     error_s: np.ndarray
     """Time constant of the prediction errors and the surprise history (seconds)."""
     smooth: np.ndarray
@@ -86,7 +86,7 @@ def learned_params(
     members: np.ndarray,
     *,
     budget_per_day: float = 0.5,
-    level_s: float = 3 * 86400.0,
+    level_s: float = 259200.0,
     error_s: float = 7 * 86400.0,
     smooth: float = 3.0,
     min_surprise: float = 4.0,
@@ -150,6 +150,8 @@ class LearnedNormalDetector(Rule):
         self.unusual_since = np.zeros(m, dtype=np.int64)
         self.last_unusual_ns = np.zeros(m, dtype=np.int64)
         self.first_ns = np.zeros(m, dtype=np.int64)
+        self.relearn_until_ns = np.zeros(m, dtype=np.int64)
+        """After adapting to a new operating point the rule relearns for `hold_s` before it may raise again."""
         self.warmup_ns = p.warmup_s[members] * 1e9
         self.hold_ns = p.hold_s[members] * 1e9
         self.floor = p.scale_floor[members]
@@ -215,7 +217,8 @@ class LearnedNormalDetector(Rule):
             surprise[k] = previous
 
         limit = np.clip(self._quantile(r, self._budget_fraction(r)), self.min_surprise[r], self.max_surprise[r])
-        on = warm & fresh & (surprise >= limit[None, :])
+        relearning = t < self.relearn_until_ns[r][None, :]
+        on = warm & fresh & ~relearning & (surprise >= limit[None, :])
         last_on = last_decision(on, t, self.last_unusual_ns[r])
         self.last_unusual_ns[r] = last_on[-1]
         off = fresh & (surprise < 0.5 * limit[None, :]) & (t - last_on >= self.hold_ns[r][None, :])
@@ -226,6 +229,10 @@ class LearnedNormalDetector(Rule):
         adapted_at = np.where(adapt.any(axis=0), np.argmax(adapt, axis=0), steps)
         after_adapt = np.arange(steps)[:, None] >= adapted_at[None, :]
         state = np.where(after_adapt, 0, state).astype(np.int8)
+        adapted_ns = t[np.minimum(adapted_at, steps - 1), np.arange(c)]
+        self.relearn_until_ns[r] = np.where(
+            adapted_at < steps, adapted_ns + self.hold_ns[r].astype(np.int64), self.relearn_until_ns[r]
+        )
 
         changes = self._emit(r, state, before, x, limit, t, surprise, adapt)
         self._learn(r, x, t, fresh, first, level, prediction, scale, errors, surprise, warm, state, hd, hw, after_adapt)
@@ -291,10 +298,11 @@ class LearnedNormalDetector(Rule):
 
         resid = np.clip(x - level[None, :], -bound - np.abs(seasonal), bound + np.abs(seasonal))
         seasons = ((self.day, self.day_seen, hd, DAY_BINS), (self.week, self.week_seen, hw, WEEK_BINS))
+        usual = np.where(state == 1, 0.0, weight)  # the pattern is never taught by an unusual reading
         for table, seen, bins, size in seasons:
             flat = (np.arange(c)[None, :] * size + bins)[fresh]
-            sums = np.bincount(flat, weights=(resid * weight)[fresh], minlength=c * size).reshape(c, size)
-            hits = np.bincount(flat, weights=weight[fresh], minlength=c * size).reshape(c, size)
+            sums = np.bincount(flat, weights=(resid * usual)[fresh], minlength=c * size).reshape(c, size)
+            hits = np.bincount(flat, weights=usual[fresh], minlength=c * size).reshape(c, size)
             visits = np.bincount(flat, minlength=c * size).reshape(c, size)
             rows_seen = seen[r]
             rate = np.maximum(SEASON_RATE, 1.0 / (rows_seen + 1))
