@@ -14,9 +14,10 @@ Per sensor, online and vectorised across sensors (one numpy step per reading tim
 - **stays unusual**: raise once the smoothed surprise ranks beyond the budget's quantile and is at least
   `min_surprise`; clear when it falls back below half of that;
 - **adapts**: a condition unusual for `adapt_after_s` is taken as a new operating point: the level
-  re-anchors to the recent readings, the alarm clears instead of standing forever, and the rule relearns
-  at full weight for `hold_s` before it may raise again; during an alarm, learning is slowed and clipped so the anomaly does not become
-  normal before it has been raised.
+  re-anchors to the recent readings, the alarm clears instead of standing forever, and the rule
+  relearns at full weight for `hold_s` before it may raise again; during an alarm, learning is slowed
+  and clipped (and the pattern not taught at all) so the anomaly does not become normal before it has
+  been raised.
 
 Where each idea comes from and why it was chosen is in docs/detectors.md ("Learned normal").
 """
