@@ -10,9 +10,10 @@ Per sensor, online and vectorised across sensors (one numpy step per reading tim
 - **calibrated threshold**: the surprise is compared with what this sensor's own normal surprise has
   been — a conformal rank against a decayed log-histogram of past surprises (the k-NN CAD /
   conformal idea), so the alarm rate on normal data follows the configured budget instead of a
-  constant chosen for one kind of signal (`budget_per_day`);
+  constant chosen for one kind of signal (`budget_per_day`); until the history is long enough to
+  vouch for that rate, the threshold is `max_surprise`;
 - **stays unusual**: raise once the smoothed surprise ranks beyond the budget's quantile and is at least
-  `min_surprise`; clear when it falls back below half of that;
+  `min_surprise`; clear when it has been below half of that for `hold_s`;
 - **adapts**: a condition unusual for `adapt_after_s` is taken as a new operating point: the level
   re-anchors to the recent readings, the alarm clears instead of standing forever, and the rule
   relearns at full weight for `hold_s` before it may raise again; during an alarm, learning is slowed
@@ -68,7 +69,7 @@ class LearnedParams:
     min_surprise: np.ndarray
     """Smallest smoothed robust z that may alarm, whatever the history says."""
     max_surprise: np.ndarray
-    """Largest threshold the budget may set: a history of wild start-up surprises cannot deafen the rule."""
+    """The threshold while the history is still too short to vouch for the budget's rate."""
     warmup: np.ndarray
     """Readings learned before the rule may alarm."""
     warmup_s: np.ndarray
@@ -86,12 +87,12 @@ def learned_params(
     n: int,
     members: np.ndarray,
     *,
-    budget_per_day: float = 0.5,
+    budget_per_day: float = 1.0,
     level_s: float = 259200.0,
     error_s: float = 7 * 86400.0,
     smooth: float = 3.0,
     min_surprise: float = 4.0,
-    max_surprise: float = 6.0,
+    max_surprise: float = 5.0,
     warmup: int = 288,
     warmup_s: float = 86400.0,
     adapt_after_s: float = 86400.0,
@@ -217,7 +218,8 @@ class LearnedNormalDetector(Rule):
             previous = np.where(fresh[k], np.where(warm[k], previous + a * (z[k] - previous), 0.0), previous)
             surprise[k] = previous
 
-        limit = np.clip(self._quantile(r, self._budget_fraction(r)), self.min_surprise[r], self.max_surprise[r])
+        quantile = self._quantile(r, self._budget_fraction(r))
+        limit = np.where(np.isfinite(quantile), np.maximum(quantile, self.min_surprise[r]), self.max_surprise[r])
         relearning = t < self.relearn_until_ns[r][None, :]
         on = warm & fresh & ~relearning & (surprise >= limit[None, :])
         last_on = last_decision(on, t, self.last_unusual_ns[r])
@@ -342,7 +344,7 @@ class LearnedNormalDetector(Rule):
         """The surprise only `fraction` of this sensor's history exceeded (upper bin edge: conservative).
 
         A history of n readings cannot vouch for a rate below 1/n (a conformal rank is at best 1/(n+1)):
-        until it holds 1/fraction readings the answer is +inf, which the caller caps at max_surprise.
+        until it holds 1/fraction readings the answer is +inf, and the caller uses max_surprise instead.
         """
         counts = self.history[r]
         total = counts.sum(axis=1)

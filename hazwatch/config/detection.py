@@ -41,10 +41,12 @@ class Learned(StrictModel):
     """The learned-normal rule (docs/detectors.md#learned-normal): on by default for generic sensors."""
 
     budget_per_day: float = Field(
-        default=0.5, gt=0, description="false alarms per sensor-day it may raise on normal data (sets its quantile)"
+        default=1.0, gt=0, description="false alarms per sensor-day it may raise on normal data (sets its quantile)"
     )
     min_surprise: float = Field(default=4.0, gt=0, description="smallest smoothed robust z that may alarm")
-    max_surprise: float = Field(default=6.0, gt=0, description="largest threshold the budget may set")
+    max_surprise: float = Field(
+        default=5.0, gt=0, description="the threshold until the history is long enough to vouch for the budget"
+    )
     smooth_readings: float = Field(default=3.0, ge=1, description="readings the surprise is smoothed over")
     warmup_readings: int = Field(default=288, ge=1, description="readings learned before it may alarm")
     warmup_s: float = Field(default=86400.0, ge=0, description="time learned before it may alarm (a daily cycle)")
