@@ -20,8 +20,8 @@ import pyarrow.csv as pa_csv
 from collector.evaluation import skab
 from collector.evaluation.replay.runner import ReplayRunner
 from collector.evaluation.replay.stack import build_stack
+from detectors.rules.learned import LearnedSettings
 from hazwatch.batch import ReadingBatch
-from hazwatch.config.detection import Learned
 from hazwatch.config.loader import parse_config
 from hazwatch.config.registry import SensorRegistry
 from hazwatch.events import AlarmEvent, Transition
@@ -32,7 +32,7 @@ DAY_NS = 86_400 * 1_000_000_000
 
 def budget_per_day() -> float:
     """The configured default budget (the learned rule's `budget_per_day`)."""
-    return Learned().budget_per_day
+    return LearnedSettings().budget_per_day
 
 
 def spend(

@@ -22,9 +22,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from collector.views.status import InfluxSnapshot
+from collector.storage.query import InfluxQuery
 from hazwatch.config import SensorInfo
-from hazwatch.config.limits import Limits
+from hazwatch.config.limits import Limits, level_bands
+from hazwatch.storage.schema import ALARMS, READINGS
 
 NS = 1_000_000_000
 MAX_POINTS = 600
@@ -56,15 +57,15 @@ def bucket_seconds(start_ns: int, end_ns: int) -> int:
     return max(10, math.ceil((end_ns - start_ns) / NS / MAX_POINTS))
 
 
-def fetch_series(snapshot: InfluxSnapshot, start_ns: int, end_ns: int) -> dict[tuple[str, str], SensorSeries]:
+def fetch_series(reader: InfluxQuery, start_ns: int, end_ns: int) -> dict[tuple[str, str], SensorSeries]:
     bucket = bucket_seconds(start_ns, end_ns)
     query = (
-        'SELECT mean("value") AS "mean", max("value") AS "peak" FROM "readings" '
+        f'SELECT mean("value") AS "mean", max("value") AS "peak" FROM "{READINGS}" '
         f"WHERE time >= {start_ns} AND time <= {end_ns} "
         f'GROUP BY time({bucket}s), "site", "sensor" fill(null)'
     )
     found = {}
-    for series in snapshot.query(query):
+    for series in reader.series(query):
         rows = np.array(series["values"], dtype=object)
         as_float = np.vectorize(lambda v: np.nan if v is None else float(v), otypes=[float])
         found[(series["tags"]["site"], series["tags"]["sensor"])] = SensorSeries(
@@ -92,32 +93,20 @@ def alarm_spans(rows: Sequence[dict], end_ns: int) -> list[AlarmSpan]:
 
 
 def fetch_alarm_spans(
-    snapshot: InfluxSnapshot, start_ns: int, end_ns: int, lookback_s: int = 7 * 86400
+    reader: InfluxQuery, start_ns: int, end_ns: int, lookback_s: int = 7 * 86400
 ) -> list[AlarmSpan]:
     """Looks back before the range so an alarm raised earlier and still open is drawn from the range start."""
     query = (
-        'SELECT "state", "level", "value" FROM "alarms" '
+        f'SELECT "state", "level", "value" FROM "{ALARMS}" '
         f"WHERE time >= {start_ns - lookback_s * NS} AND time <= {end_ns} "
         'GROUP BY "site", "sensor", "rule"'
     )
-    rows = [
-        {**series["tags"], **dict(zip(series["columns"], values, strict=True))}
-        for series in snapshot.query(query)
-        for values in series["values"]
-    ]
-    return [s for s in alarm_spans(rows, end_ns) if s.end_ns >= start_ns]
+    return [s for s in alarm_spans(list(reader.records(query)), end_ns) if s.end_ns >= start_ns]
 
 
 def _limit_bands(ax: Axes, limits: Limits, low: float, high: float) -> None:
-    for i, lv in enumerate(sorted(limits.high, key=lambda lv: lv.value)):
-        above = sorted(limits.high, key=lambda lv: lv.value)[i + 1 :]
-        top = above[0].value if above else high
-        ax.axhspan(lv.value, max(top, lv.value), color=LEVEL_COLORS.get(lv.level, "#8b0000"), alpha=0.12, lw=0)
-        ax.axhline(lv.value, color=LEVEL_COLORS.get(lv.level, "#8b0000"), lw=0.8, ls="--")
-    for i, lv in enumerate(sorted(limits.low, key=lambda lv: lv.value, reverse=True)):
-        below = sorted(limits.low, key=lambda lv: lv.value, reverse=True)[i + 1 :]
-        bottom = below[0].value if below else low
-        ax.axhspan(min(bottom, lv.value), lv.value, color=LEVEL_COLORS.get(lv.level, "#8b0000"), alpha=0.12, lw=0)
+    for lv, bottom, top in level_bands(limits, low, high):
+        ax.axhspan(bottom, top, color=LEVEL_COLORS.get(lv.level, "#8b0000"), alpha=0.12, lw=0)
         ax.axhline(lv.value, color=LEVEL_COLORS.get(lv.level, "#8b0000"), lw=0.8, ls="--")
 
 
@@ -216,11 +205,11 @@ def _html(title: str, sections: list[tuple[str, bytes]], spans: Sequence[AlarmSp
 
 
 def write_report(
-    sensors: Sequence[SensorInfo], snapshot: InfluxSnapshot, start_ns: int, end_ns: int, out: Path
+    sensors: Sequence[SensorInfo], reader: InfluxQuery, start_ns: int, end_ns: int, out: Path
 ) -> list[AlarmSpan]:
     """Write `out` (.html: one plot per area plus the span table; .png: every sensor in one image)."""
-    series = fetch_series(snapshot, start_ns, end_ns)
-    spans = fetch_alarm_spans(snapshot, start_ns, end_ns)
+    series = fetch_series(reader, start_ns, end_ns)
+    spans = fetch_alarm_spans(reader, start_ns, end_ns)
     if out.suffix.lower() == ".png":
         out.write_bytes(_png(plot_sensors(sensors, series, spans, start_ns, end_ns)))
         return spans

@@ -29,13 +29,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import Field
 
 from detectors.alarms.conditions import ConditionChange
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.scan import changed_cells, last_decision, run_start
+from detectors.engine.setup import Setup
+from hazwatch.config.kinds import SensorKind
+from hazwatch.config.limits import StrictModel
 
-RULE = "learned.unusual"
+UNUSUAL = "learned.unusual"
 HOUR_NS = 3_600_000_000_000
 DAY_BINS = 24
 WEEK_BINS = 168
@@ -378,7 +383,7 @@ class LearnedNormalDetector(Rule):
             out.append(
                 ConditionChange(
                     slot=slot,
-                    rule=RULE,
+                    rule=UNUSUAL,
                     category="process",
                     level=int(state[k, i]),
                     level_name="unusual" if state[k, i] else "normal",
@@ -391,3 +396,81 @@ class LearnedNormalDetector(Rule):
                 )
             )
         return out
+
+
+# ---- from the site config ----------------------------------------------------------------------------
+
+LEARNED_KINDS: frozenset[SensorKind] = frozenset({SensorKind.GENERIC})
+"""Kinds the rule watches without being asked: those with no limits to watch."""
+
+
+class LearnedSettings(StrictModel):
+    """`detect.rules.learned` of a sensor: present turns the rule on (it is on by default for generic sensors)."""
+
+    budget_per_day: float = Field(
+        default=1.0, gt=0, description="false alarms per sensor-day it may raise on normal data (sets its quantile)"
+    )
+    min_surprise: float = Field(default=4.0, gt=0, description="smallest smoothed robust z that may alarm")
+    max_surprise: float = Field(
+        default=5.0, gt=0, description="the threshold until the history is long enough to vouch for the budget"
+    )
+    smooth_readings: float = Field(default=3.0, ge=1, description="readings the surprise is smoothed over")
+    warmup_readings: int = Field(default=288, ge=1, description="readings learned before it may alarm")
+    warmup_s: float = Field(default=86400.0, ge=0, description="time learned before it may alarm (a daily cycle)")
+    adapt_after_s: float = Field(
+        default=86400.0, gt=0, description="unusual this long is a new operating point: relearn from there"
+    )
+    hold_s: float = Field(
+        default=43200.0, ge=0, description="an alarm stays this long after the last unusual reading (one per burst)"
+    )
+    scale_floor: float = Field(
+        default=0.02, ge=0, description="deviations below this fraction of the signal's spread are never unusual"
+    )
+    level_s: float = Field(default=259200.0, gt=0, description="time constant of the learned level")
+    error_s: float = Field(default=604800.0, gt=0, description="time constant of the learned spread and history")
+
+
+def learned_params_of(setup: Setup) -> LearnedParams:
+    """Generic sensors with the defaults, any sensor with `detect.rules.learned`; `detect.disable: [learned]`
+    switches it off. A NaN budget leaves a sensor out."""
+    chosen = []
+    for s in setup.registry:
+        settings = setup.rule_settings(s, "learned", LearnedSettings)
+        if settings is None and s.kind in LEARNED_KINDS:
+            settings = LearnedSettings()
+        chosen.append(settings if s.detect.wants("learned") else None)
+    fill = [c or LearnedSettings() for c in chosen]
+    return LearnedParams(
+        budget_per_day=np.array([c.budget_per_day if c else np.nan for c in chosen]),
+        level_s=np.array([c.level_s for c in fill]),
+        error_s=np.array([c.error_s for c in fill]),
+        smooth=np.array([c.smooth_readings for c in fill]),
+        min_surprise=np.array([c.min_surprise for c in fill]),
+        max_surprise=np.array([c.max_surprise for c in fill]),
+        warmup=np.array([c.warmup_readings for c in fill], dtype=np.int64),
+        warmup_s=np.array([c.warmup_s for c in fill]),
+        adapt_after_s=np.array([c.adapt_after_s for c in fill]),
+        hold_s=np.array([c.hold_s for c in fill]),
+        scale_floor=np.array([c.scale_floor for c in fill]),
+    )
+
+
+RULE = RuleDeclaration(
+    name="learned",
+    phase=Phase.SENSOR,
+    after=("trend",),
+    build=lambda setup: LearnedNormalDetector(learned_params_of(setup), setup.labels, setup.units),
+    settings=LearnedSettings,
+    parameters=(
+        Parameter("budget_per_day", "1 (generic sensors; others only with detect.rules.learned)", "alarms/sensor-day",
+                  "ISA-18.2 ≤ 1 alarm per 10 min per operator in normal operation = 144 a day for ~100 sensors"),
+        Parameter("min_surprise, max_surprise", "4, 5", "robust z",
+                  "engineering choice: tuned on NAB with one config for all 58 files (docs/evaluation.md)"),
+        Parameter("smooth_readings, warmup_readings, warmup_s", "3, 288, 1 day", "readings, s",
+                  "engineering choice: one odd reading is noise; a daily cycle is learned before judging"),
+        Parameter("adapt_after_s, hold_s", "1 day, 12 h", "s",
+                  "engineering choice (NAB): one alarm per burst; a new operating point is relearned, not alarmed"),
+        Parameter("level_s, error_s, scale_floor", "3 days, 7 days, 0.02", "s, fraction of spread",
+                  "engineering choice: slow level so daily/weekly patterns go to the pattern tables"),
+    ),
+)

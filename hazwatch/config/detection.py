@@ -1,16 +1,15 @@
 """Per-sensor detector settings and multi-sensor groups. Unset fields take the kind's defaults.
 
-The per-kind defaults below are starting points from shared/DOMAIN.md (sources in docs/detectors.md);
-figures DOMAIN.md marks (u) and engineering choices made here are overridable per sensor.
+These models are the site-config format, validated with field paths when a file is loaded; the per-kind
+defaults, with their sources, are declared by the rule that uses them (detectors/rules/*.py).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
-from hazwatch.config.kinds import BINARY_KINDS, GAS_KINDS, TOXIC_KINDS, SensorKind
 from hazwatch.config.limits import StrictModel
 
 Rule = Literal["rate_of_rise", "forecast", "drift", "stuck", "spikes", "exposure", "offline", "range", "learned"]
@@ -37,35 +36,8 @@ class Drift(StrictModel):
     )
 
 
-class Learned(StrictModel):
-    """The learned-normal rule (docs/detectors.md#learned-normal): on by default for generic sensors."""
-
-    budget_per_day: float = Field(
-        default=1.0, gt=0, description="false alarms per sensor-day it may raise on normal data (sets its quantile)"
-    )
-    min_surprise: float = Field(default=4.0, gt=0, description="smallest smoothed robust z that may alarm")
-    max_surprise: float = Field(
-        default=5.0, gt=0, description="the threshold until the history is long enough to vouch for the budget"
-    )
-    smooth_readings: float = Field(default=3.0, ge=1, description="readings the surprise is smoothed over")
-    warmup_readings: int = Field(default=288, ge=1, description="readings learned before it may alarm")
-    warmup_s: float = Field(default=86400.0, ge=0, description="time learned before it may alarm (a daily cycle)")
-    adapt_after_s: float = Field(
-        default=86400.0, gt=0, description="unusual this long is a new operating point: relearn from there"
-    )
-    hold_s: float = Field(
-        default=43200.0, ge=0, description="an alarm stays this long after the last unusual reading (one per burst)"
-    )
-    scale_floor: float = Field(
-        default=0.02, ge=0, description="deviations below this fraction of the signal's spread are never unusual"
-    )
-    level_s: float = Field(default=259200.0, gt=0, description="time constant of the learned level")
-    error_s: float = Field(default=604800.0, gt=0, description="time constant of the learned spread and history")
-
-
 class DetectionSettings(StrictModel):
     rate_of_rise: RateOfRise | None = None
-    learned: Learned | None = Field(default=None, description="learned normal; default on for generic sensors")
     forecast: Forecast | None = None
     drift: Drift | None = None
     stuck_after_s: float | None = Field(default=None, gt=0, description="flat-line this long is a stuck sensor")
@@ -82,6 +54,11 @@ class DetectionSettings(StrictModel):
         default=0.02, ge=0, description="tolerance outside the physical range, as a fraction of it"
     )
     disable: list[Rule] = Field(default_factory=list, description="switch off rules the kind has by default")
+    rules: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings of rules that declare their own (detectors/rules/*.py), by rule name; the rule "
+        "catalog validates each block against the rule's model before anything starts",
+    )
 
     def wants(self, rule: Rule) -> bool:
         return rule not in self.disable
@@ -135,42 +112,3 @@ class MultivariateGroup(StrictModel):
 
 
 SensorGroup = Annotated[VentilationGroup | RunawayGroup | VoteGroup | MultivariateGroup, Field(discriminator="type")]
-
-
-# ---- per-kind defaults --------------------------------------------------------------------------------
-
-ANALOG_KINDS: frozenset[SensorKind] = frozenset(SensorKind) - BINARY_KINDS - {SensorKind.GENERIC}
-"""Physical analog kinds; a generic signal makes no physical assumption, so it gets no spike or stuck default."""
-
-STUCK_AFTER_S: dict[SensorKind, float] = {
-    **dict.fromkeys(ANALOG_KINDS, 3600.0),
-    SensorKind.AIR_VELOCITY: 1800.0,
-}
-"""Flat-line time that makes a sensor stuck (engineering choice; binary kinds never get stuck alarms)."""
-
-RATE_OF_RISE: dict[SensorKind, RateOfRise] = {
-    SensorKind.CH4: RateOfRise(limit_per_min=0.2, window_s=60.0),
-    SensorKind.CO: RateOfRise(limit_per_min=5.0 / 60.0, window_s=1800.0),
-    SensorKind.TEMPERATURE: RateOfRise(limit_per_min=0.5, window_s=60.0),
-}
-"""CH4 %/min (outburst, fan stop), CO 5 ppm/h (spontaneous combustion), dT/dt 0.5 °C/min (runaway onset)."""
-
-FORECAST: dict[SensorKind, Forecast] = {
-    **dict.fromkeys(
-        (GAS_KINDS - {SensorKind.O2, SensorKind.CO}) | {SensorKind.TEMPERATURE, SensorKind.PRESSURE, SensorKind.LEVEL},
-        Forecast(),
-    ),
-    SensorKind.CO: Forecast(horizon_s=3600.0, window_s=1800.0),
-}
-"""Time-to-limit warnings: 15 min ahead from a 5 min window; CO creeps, so 1 h ahead from 30 min."""
-
-SPIKE_JUMP_FRACTION = 0.5
-"""A 1–2 reading jump of half the range and back is interference, not atmosphere (DOMAIN.md §4)."""
-
-SPIKE_HOLD_S = 300.0
-"""A spike alarm stays this long after the last spike, so repeated interference is one alarm."""
-
-EXPOSURE_KINDS: frozenset[SensorKind] = TOXIC_KINDS
-
-LEARNED_KINDS: frozenset[SensorKind] = frozenset({SensorKind.GENERIC})
-"""Kinds the learned-normal rule watches without being asked: those with no limits to watch."""

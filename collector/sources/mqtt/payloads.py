@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from collector.sources.mqtt.columnar import ItemKeys, quality_codes, simple_rows
+from collector.sources.mqtt.columnar import ItemKeys, SimpleRows, quality_codes, simple_rows
 from collector.sources.mqtt.topics import TopicMatch
 from hazwatch.batch import QUALITY_DTYPE, SLOT_DTYPE, TIME_DTYPE, VALUE_DTYPE, ReadingBatch
 from hazwatch.config.schema import MqttTopic
@@ -66,6 +66,8 @@ class Rejection:
 class Decoded:
     batch: ReadingBatch
     rejections: list[Rejection] = field(default_factory=list)
+    replies: tuple[tuple[str, bytes], ...] = ()
+    """(topic, payload) the source publishes back, e.g. a Sparkplug rebirth request."""
 
 
 class PayloadDecoder(Protocol):
@@ -203,12 +205,12 @@ class _Columns:
         return Decoded(batch, self.rejections)
 
 
-def _rejected(reason: str, detail: str) -> Decoded:
+def rejected(reason: str, detail: str) -> Decoded:
     return Decoded(ReadingBatch.empty(), [Rejection(reason, detail)])
 
 
 def _unknown_sensor(match: TopicMatch) -> Decoded:
-    return _rejected("unknown_sensor", f"topic names sensor {match.sensor!r}, not one of this device's sensors")
+    return rejected("unknown_sensor", f"topic names sensor {match.sensor!r}, not one of this device's sensors")
 
 
 @dataclass(frozen=True)
@@ -219,21 +221,21 @@ class NumberDecoder:
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         if len(payload) > self.max_bytes:
-            return _rejected("too_large", f"{len(payload)} bytes")
+            return rejected("too_large", f"{len(payload)} bytes")
         if match.slot is None:
             return _unknown_sensor(match)
         try:
             text = payload.decode("ascii").strip()
             value = float(text)
         except (UnicodeDecodeError, ValueError):
-            return _rejected("not_number", f"payload {payload[:40]!r} is not a number")
+            return rejected("not_number", f"payload {payload[:40]!r} is not a number")
         if not math.isfinite(value):
-            return _rejected("non_finite", f"value {text!r} is not finite")
+            return rejected("non_finite", f"value {text!r} is not finite")
         return Decoded(ReadingBatch.from_columns([match.slot], received_ns, [value]))
 
 
 @dataclass(frozen=True)
-class _Fields:
+class Fields:
     """Where value, time and quality sit in an object; time and quality fall back to the message root."""
 
     value: DotPath
@@ -242,7 +244,7 @@ class _Fields:
     naive_tz: tzinfo
 
     @classmethod
-    def of(cls, topic: MqttTopic, naive_tz: tzinfo) -> _Fields:
+    def of(cls, topic: MqttTopic, naive_tz: tzinfo) -> Fields:
         return cls(
             DotPath.parse(topic.value_path),
             DotPath.parse(topic.time_path) if topic.time_path else None,
@@ -268,7 +270,7 @@ class _Fields:
         return time_ns, parse_value(raw), quality
 
 
-def _load_json(payload: bytes, max_bytes: int) -> Any:
+def load_json(payload: bytes, max_bytes: int) -> Any:
     if len(payload) > max_bytes:
         raise PayloadRejected("too_large", f"{len(payload)} bytes")
     try:
@@ -281,19 +283,19 @@ def _load_json(payload: bytes, max_bytes: int) -> Any:
 class JsonDecoder:
     """One JSON object per sensor, e.g. {"reading": {"value": 1.2, "ts": ..., "status": "ok"}}."""
 
-    fields: _Fields
+    fields: Fields
     max_bytes: int = MAX_PAYLOAD_BYTES
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         if match.slot is None:
             return _unknown_sensor(match)
         try:
-            document = _load_json(payload, self.max_bytes)
+            document = load_json(payload, self.max_bytes)
             if not isinstance(document, Mapping):
                 raise PayloadRejected("not_object", f"JSON {type(document).__name__}, expected an object")
             time_ns, value, quality = self.fields.row(document, document, received_ns)
         except PayloadRejected as error:
-            return _rejected(error.reason, error.detail)
+            return rejected(error.reason, error.detail)
         return Decoded(ReadingBatch.from_columns([match.slot], time_ns, [value], quality))
 
 
@@ -305,7 +307,7 @@ class GatewayDecoder:
     ~6x faster than item by item; the rows it cannot vouch for go through the per-item rules below.
     """
 
-    fields: _Fields
+    fields: Fields
     items: DotPath
     item_id: DotPath
     slots: dict[str, int]
@@ -319,10 +321,10 @@ class GatewayDecoder:
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         try:
-            document = _load_json(payload, self.max_bytes)
+            document = load_json(payload, self.max_bytes)
         except PayloadRejected as error:
-            return _rejected(error.reason, error.detail)
-        items = self.items.get(document) if isinstance(document, Mapping) else _MISSING
+            return rejected(error.reason, error.detail)
+        items = self.items.get(document) if isinstance(document, Mapping | list) else _MISSING
         if isinstance(items, Mapping):
             pairs = items.items()
         elif isinstance(items, list):
@@ -332,7 +334,7 @@ class GatewayDecoder:
                     return decoded
             pairs = ((self.item_id.get(item), item) for item in items)
         else:
-            return _rejected("no_items", f"no list or map at {'.'.join(self.items.parts)!r}")
+            return rejected("no_items", f"no list or map at {'.'.join(self.items.parts)!r}")
         columns = _Columns()
         for sensor, item in pairs:
             self._add_item(columns, sensor, item, document, received_ns)
@@ -357,7 +359,7 @@ class GatewayDecoder:
             items,
             self._keys,
             self.slots,
-            _FAST_QUALITIES,
+            FAST_QUALITIES,
             received_ns,
             _or_none(parse_time, self.fields.time, document, received_ns, self.fields.naive_tz),
             _or_none(parse_quality, self.fields.quality, document),
@@ -377,10 +379,10 @@ class GatewayDecoder:
         return Decoded(merged.take(order), columns.rejections)
 
 
-_FAST_QUALITIES = quality_codes(QUALITY_WORDS)
+FAST_QUALITIES = quality_codes(QUALITY_WORDS)
 
 
-def _item_keys(fields: _Fields, item_id: DotPath) -> ItemKeys | None:
+def _item_keys(fields: Fields, item_id: DotPath) -> ItemKeys | None:
     """The one-level keys of id, value, time and quality, or None when a path goes deeper (per-item decoding)."""
     paths = (item_id, fields.value, fields.time, fields.quality)
     if any(path is not None and len(path.parts) != 1 for path in paths):
@@ -397,13 +399,43 @@ def _or_none(parse: Any, path: DotPath | None, document: Any, *args: Any) -> Any
         return None
 
 
-def decoder_for(
-    topic: MqttTopic, slots: dict[str, int], naive_tz: tzinfo = UTC, max_bytes: int = MAX_PAYLOAD_BYTES
-) -> PayloadDecoder:
-    """The decoder a config topic asks for; naive timestamps are read in the site's time zone."""
-    if topic.payload == "number":
-        return NumberDecoder(max_bytes)
-    fields = _Fields.of(topic, naive_tz)
-    if topic.payload == "json":
-        return JsonDecoder(fields, max_bytes)
-    return GatewayDecoder(fields, DotPath.parse(topic.items_path), DotPath.parse(topic.id_path), slots, max_bytes)
+def complete_rows(
+    rows: SimpleRows,
+    ids: list,
+    values: list,
+    times: list,
+    qualities: list | None,
+    slots: dict[str, int],
+    received_ns: int,
+    rejections: list[Rejection],
+) -> Decoded:
+    """`rows` (the vectorised rows) plus the rest, each accepted or rejected by the per-reading rules, in order."""
+    if not len(rows.rest):
+        return Decoded(rows.batch, rejections)
+    columns = _Columns()
+    columns.rejections = rejections
+    added: list[int] = []
+    for i in rows.rest.tolist():
+        sensor = ids[i]
+        slot = slots.get(sensor) if isinstance(sensor, str) else None
+        if slot is None:
+            columns.reject(PayloadRejected("unknown_sensor", f"id {str(sensor)[:40]!r} is not a sensor here"))
+            continue
+        try:
+            quality = parse_quality(None if qualities is None else qualities[i])
+            time_ns = parse_time(times[i], received_ns, UTC)
+            raw = values[i]
+            if raw is None and quality != Quality.GOOD:
+                value = math.nan
+            elif raw is None:
+                raise PayloadRejected("missing_value", "no value")
+            else:
+                value = parse_value(raw)
+        except PayloadRejected as error:
+            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"))
+            continue
+        columns.add(slot, time_ns, value, quality)
+        added.append(i)
+    merged = ReadingBatch.concat([rows.batch, columns.decoded().batch])
+    order = np.argsort(np.concatenate([rows.positions, np.array(added, dtype=np.int64)]), kind="stable")
+    return Decoded(merged.take(order), columns.rejections)

@@ -3,7 +3,7 @@ and it lets go after a real change of operating point."""
 
 import numpy as np
 
-from detectors.rules.learned import RULE, LearnedNormalDetector, learned_params
+from detectors.rules.learned import UNUSUAL, LearnedNormalDetector, learned_params
 from hazwatch.batch import ReadingBatch
 
 STEP_S = 300
@@ -46,7 +46,7 @@ def test_a_strong_daily_pattern_alone_stays_within_the_alarm_budget():
     per_day = len(raises(changes)) / days
     print(f"learned rule on 28 days of a noisy daily cycle: {per_day:.3f} alarms per sensor-day (budget {budget})")
     assert per_day <= budget
-    assert all(c.rule == RULE for c in changes)
+    assert all(c.rule == UNUSUAL for c in changes)
 
 
 def test_a_deviation_at_an_hour_it_never_happens_raises_once():

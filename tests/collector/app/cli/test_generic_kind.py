@@ -6,7 +6,10 @@ import math
 from typer.testing import CliRunner
 
 from collector.app.cli import app
-from collector.pipeline.detection import health_params, learned_params, trend_params
+from detectors.engine.setup import Setup
+from detectors.rules.health import health_params
+from detectors.rules.learned import learned_params_of
+from detectors.rules.trend import trend_params
 from hazwatch.config import SensorRegistry, load_config
 
 CONFIG = """
@@ -30,11 +33,12 @@ def test_a_generic_sensor_needs_no_range_and_gets_no_rule_that_assumes_physics(t
     registry = SensorRegistry.from_config(config)
     generic, flow = registry.sensors
     assert (generic.range_min, generic.range_max) == (-math.inf, math.inf)
-    health = health_params(registry, config)
+    setup = Setup(registry, config)
+    health = health_params(setup)
     assert math.isnan(health.spike_jump[generic.slot]) and math.isnan(health.stuck_after_s[generic.slot])
     assert health.spike_jump[flow.slot] == 25.0, "a flow keeps its range-derived spike jump"
-    assert math.isnan(trend_params(registry).rate_limit_per_min[generic.slot])
-    learned = learned_params(registry).budget_per_day
+    assert math.isnan(trend_params(setup).rate_limit_per_min[generic.slot])
+    learned = learned_params_of(setup).budget_per_day
     assert learned[generic.slot] > 0 and math.isnan(learned[flow.slot]), "learned normal on generic only"
 
     out = tmp_path / "dash"
