@@ -88,37 +88,29 @@ class LearnedParams:
     rounding is not an anomaly."""
 
 
-def learned_params(
-    n: int,
-    members: np.ndarray,
-    *,
-    budget_per_day: float = 1.0,
-    level_s: float = 259200.0,
-    error_s: float = 7 * 86400.0,
-    smooth: float = 3.0,
-    min_surprise: float = 4.0,
-    max_surprise: float = 5.0,
-    warmup: int = 288,
-    warmup_s: float = 86400.0,
-    adapt_after_s: float = 86400.0,
-    hold_s: float = 43200.0,
-    scale_floor: float = 0.02,
-) -> LearnedParams:
-    """The same settings for the `members` slots (bool mask or indices), NaN budget elsewhere."""
-    budget = np.full(n, np.nan)
-    budget[members] = budget_per_day
+def learned_params(n: int, members: np.ndarray, settings: LearnedSettings | None = None) -> LearnedParams:
+    """The same settings (default: the rule's defaults) for the `members` slots, the others left out."""
+    chosen: list[LearnedSettings | None] = [None] * n
+    for slot in np.arange(n)[members].tolist():
+        chosen[slot] = settings or LearnedSettings()
+    return params_from(chosen)
+
+
+def params_from(chosen: Sequence[LearnedSettings | None]) -> LearnedParams:
+    """Per-slot arrays from each slot's settings; None (a NaN budget) leaves the slot out of the rule."""
+    fill = [c or LearnedSettings() for c in chosen]
     return LearnedParams(
-        budget_per_day=budget,
-        level_s=np.full(n, level_s),
-        error_s=np.full(n, error_s),
-        smooth=np.full(n, smooth),
-        min_surprise=np.full(n, min_surprise),
-        max_surprise=np.full(n, max_surprise),
-        warmup=np.full(n, warmup, dtype=np.int64),
-        warmup_s=np.full(n, warmup_s),
-        adapt_after_s=np.full(n, adapt_after_s),
-        hold_s=np.full(n, hold_s),
-        scale_floor=np.full(n, scale_floor),
+        budget_per_day=np.array([c.budget_per_day if c else np.nan for c in chosen]),
+        level_s=np.array([c.level_s for c in fill]),
+        error_s=np.array([c.error_s for c in fill]),
+        smooth=np.array([c.smooth_readings for c in fill]),
+        min_surprise=np.array([c.min_surprise for c in fill]),
+        max_surprise=np.array([c.max_surprise for c in fill]),
+        warmup=np.array([c.warmup_readings for c in fill], dtype=np.int64),
+        warmup_s=np.array([c.warmup_s for c in fill]),
+        adapt_after_s=np.array([c.adapt_after_s for c in fill]),
+        hold_s=np.array([c.hold_s for c in fill]),
+        scale_floor=np.array([c.scale_floor for c in fill]),
     )
 
 
@@ -432,27 +424,14 @@ class LearnedSettings(StrictModel):
 
 def learned_params_of(setup: Setup) -> LearnedParams:
     """Generic sensors with the defaults, any sensor with `detect.rules.learned`; `detect.disable: [learned]`
-    switches it off. A NaN budget leaves a sensor out."""
+    switches it off."""
     chosen = []
     for s in setup.registry:
         settings = setup.rule_settings(s, "learned", LearnedSettings)
         if settings is None and s.kind in LEARNED_KINDS:
             settings = LearnedSettings()
         chosen.append(settings if s.detect.wants("learned") else None)
-    fill = [c or LearnedSettings() for c in chosen]
-    return LearnedParams(
-        budget_per_day=np.array([c.budget_per_day if c else np.nan for c in chosen]),
-        level_s=np.array([c.level_s for c in fill]),
-        error_s=np.array([c.error_s for c in fill]),
-        smooth=np.array([c.smooth_readings for c in fill]),
-        min_surprise=np.array([c.min_surprise for c in fill]),
-        max_surprise=np.array([c.max_surprise for c in fill]),
-        warmup=np.array([c.warmup_readings for c in fill], dtype=np.int64),
-        warmup_s=np.array([c.warmup_s for c in fill]),
-        adapt_after_s=np.array([c.adapt_after_s for c in fill]),
-        hold_s=np.array([c.hold_s for c in fill]),
-        scale_floor=np.array([c.scale_floor for c in fill]),
-    )
+    return params_from(chosen)
 
 
 RULE = RuleDeclaration(
