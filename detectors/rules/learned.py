@@ -203,7 +203,7 @@ class LearnedNormalDetector(Rule):
         pick = best[None]
         scale = np.maximum(
             np.take_along_axis(np.broadcast_to(err, errors.shape), pick, axis=0)[0],
-            self.floor[None, :] * self.spread[r][None, :] + 1e-12,
+            self.floor[r][None, :] * self.spread[r][None, :] + 1e-12,
         )
         prediction = np.take_along_axis(predictions, pick, axis=0)[0]
         z = np.where(warm & ~first[None, :], np.minimum(np.abs(x - prediction) / scale, 1e6), 0.0)

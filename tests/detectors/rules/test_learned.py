@@ -79,3 +79,20 @@ def test_sensors_are_learned_independently_in_one_vectorised_pass():
     together = run(np.column_stack([quiet, odd]))
     alone = run(odd)
     assert [(c.slot, c.time_ns) for c in raises(together)] == [(1, c.time_ns) for c in raises(alone)]
+
+
+def test_a_batch_holding_only_some_of_its_sensors_is_judged_like_any_other():
+    detector = LearnedNormalDetector(learned_params(3, np.arange(3)), ["a", "b", "c"])
+    odd = daily(21, seed=5)
+    odd[19 * DAY : 19 * DAY + 12] += 40
+    alone = run(odd)
+    values = np.column_stack([odd, np.full(len(odd), np.nan), np.full(len(odd), np.nan)])
+    only_first = []
+    for lo in range(0, len(odd), 64):
+        k = len(odd[lo : lo + 64])
+        times = (1_700_000_000 + (lo + np.arange(k)) * STEP_S) * 1_000_000_000
+        batch = ReadingBatch.from_columns(
+            np.zeros(k, dtype=np.int32), times.astype(np.int64), values[lo : lo + 64, 0], np.zeros(k, dtype=np.uint8)
+        )
+        only_first += detector.update(batch)
+    assert [c.time_ns for c in raises(only_first)] == [c.time_ns for c in raises(alone)]
