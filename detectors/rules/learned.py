@@ -114,6 +114,23 @@ def params_from(chosen: Sequence[LearnedSettings | None]) -> LearnedParams:
     )
 
 
+def _smoothed(z: np.ndarray, fresh: np.ndarray, warm: np.ndarray, start: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """The surprise's exponential smoothing down each column (held on cells without a fresh reading, zero before
+    warm-up). The common case — every cell fresh and warm, one smoothing for all — is one small matrix product."""
+    steps = z.shape[0]
+    if fresh.all() and warm.all() and (a == a[0]).all():
+        k = np.arange(steps)
+        lag = k[:, None] - k[None, :]
+        weights = np.where(lag >= 0, a[0] * (1 - a[0]) ** np.maximum(lag, 0), 0.0)
+        return weights @ z + ((1 - a[0]) ** (k + 1))[:, None] * start[None, :]
+    out = np.empty_like(z)
+    previous = start
+    for step in range(steps):
+        previous = np.where(fresh[step], np.where(warm[step], previous + a * (z[step] - previous), 0.0), previous)
+        out[step] = previous
+    return out
+
+
 class LearnedNormalDetector(Rule):
     def __init__(self, params: LearnedParams, labels: Sequence[str], units: Sequence[str] | None = None) -> None:
         p = params
@@ -208,12 +225,7 @@ class LearnedNormalDetector(Rule):
         prediction = np.take_along_axis(predictions, pick, axis=0)[0]
         z = np.where(warm & ~first[None, :], np.minimum(np.abs(x - prediction) / scale, 1e6), 0.0)
 
-        surprise = np.empty_like(z)
-        previous = self.surprise[r]
-        a = self.smooth_alpha[r]
-        for k in range(steps):
-            previous = np.where(fresh[k], np.where(warm[k], previous + a * (z[k] - previous), 0.0), previous)
-            surprise[k] = previous
+        surprise = _smoothed(z, fresh, warm, self.surprise[r], self.smooth_alpha[r])
 
         quantile = self._quantile(r, self._budget_fraction(r))
         limit = np.where(np.isfinite(quantile), np.maximum(quantile, self.min_surprise[r]), self.max_surprise[r])
