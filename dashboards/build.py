@@ -155,6 +155,12 @@ def _limit_text(limits: Limits) -> str:
     return "; ".join(parts) or "no limits configured"
 
 
+def _range_defaults(sensor: SensorInfo) -> dict[str, float]:
+    """The gauge's min/max from the physical range; a sensor without one (generic) lets Grafana scale."""
+    bounds = {"min": sensor.range_min, "max": sensor.range_max}
+    return {name: value for name, value in bounds.items() if math.isfinite(value)}
+
+
 def _min_interval(sensor: SensorInfo) -> str:
     """At least three poll periods per bucket, so an empty newest bucket means the sensor really went silent."""
     return f"{max(10, math.ceil(3 * sensor.poll_interval))}s"
@@ -171,7 +177,7 @@ def _sensor_stat(sensor: SensorInfo) -> Panel:
         mappings=BINARY_MAPPINGS if binary else [OFFLINE_MAPPING],
         description=f"{sensor.sensor} ({sensor.kind.value}, {sensor.area}): {_limit_text(sensor.limits)}",
         interval=_min_interval(sensor),
-        extra_defaults={"min": sensor.range_min, "max": sensor.range_max, "noValue": "NO DATA"},
+        extra_defaults={**_range_defaults(sensor), "noValue": "NO DATA"},
         options={
             "reduceOptions": {"calcs": ["last"], "fields": "", "values": False},
             "colorMode": "background",

@@ -89,11 +89,15 @@ class SkabFile:
 
 
 def default_data_dir() -> Path:
-    """HAZWATCH_DATA_DIR if set, else the shared data folder beside the project checkout (../shared/data)."""
+    """HAZWATCH_DATA_DIR if set, else the nearest shared/data folder beside the checkout or one of its parents
+    (../shared/data for a checkout, ../../shared/data for a worktree kept in a folder of worktrees)."""
     override = os.environ.get("HAZWATCH_DATA_DIR")
     if override:
         return Path(override)
     project_root = Path(__file__).resolve().parents[2]
+    for parent in project_root.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
     return project_root.parent / "shared" / "data"
 
 

@@ -11,7 +11,8 @@ This is the pipeline's Detector (collector/pipeline/loop.py). Routing, in one pl
   active: an already-shown process alarm is withdrawn (a level-0 change, extra `suppressed_by`), new ones
   are held back, and when the last suppressing condition clears, process conditions still active
   underneath are shown again. A *latched* process alarm (methane power-cut) is never withdrawn by
-  suppression: it stays until reset.
+  suppression: it stays until reset. Nor is a unit's alarm (`extra["unit"]`, multivariate groups): it is
+  shown on a member's slot but belongs to the group, whose rule hears of the member's health instead.
 - The changes, in time order, go to `lifecycle.apply(changes, now_ns)`; what it returns is the output.
 """
 
@@ -138,9 +139,20 @@ class DetectorStack:
             if change.category == "health":
                 out.append(change)
                 self._cover(change, out)
+                for told in self._tell_member_health(change):
+                    self._process(told, out)
             else:
                 self._process(change, out)
         return out
+
+    def _tell_member_health(self, change: ConditionChange) -> list[ConditionChange]:
+        """Group rules that model their members (multivariate units) hear of a member's health changes."""
+        told: list[ConditionChange] = []
+        for rule in self.rules:
+            hook = getattr(rule, "member_health", None)
+            if hook is not None:
+                told += hook(change)
+        return told
 
     def _process(self, change: ConditionChange, out: list[ConditionChange]) -> None:
         slot, rule = change.slot, change.rule
@@ -150,7 +162,7 @@ class DetectorStack:
         else:
             underlying.pop(rule, None)
         shown = self._shown.setdefault(slot, {})
-        if self._suppressors.get(slot) and rule not in shown:
+        if self._suppressors.get(slot) and rule not in shown and not change.extra.get("unit"):
             return
         self._show(change, out)
 
@@ -180,7 +192,7 @@ class DetectorStack:
 
     def _withdraw(self, slot: int, cause: ConditionChange, out: list[ConditionChange]) -> None:
         for shown in list(self._shown.get(slot, {}).values()):
-            if shown.latch:
+            if shown.latch or shown.extra.get("unit"):
                 continue
             self._show(
                 dataclasses.replace(

@@ -38,7 +38,8 @@ SPIKE = "health.spike"
 DISAGREEMENT = "health.disagreement"
 
 
-ANALOG_KINDS: frozenset[SensorKind] = frozenset(SensorKind) - BINARY_KINDS
+ANALOG_KINDS: frozenset[SensorKind] = frozenset(SensorKind) - BINARY_KINDS - {SensorKind.GENERIC}
+"""Physical analog kinds; a generic signal makes no physical assumption, so it gets no spike or stuck default."""
 
 STUCK_AFTER_S: dict[SensorKind, float] = {
     **dict.fromkeys(ANALOG_KINDS, 3600.0),
@@ -352,7 +353,7 @@ class HealthDetector(Rule):
             device_level = all_quiet.astype(np.int8) + (all_quiet & (long_quiet == self.device_size))
             for d in np.flatnonzero(device_level != self.device_level).tolist():
                 changes.append(self._device_change(d, int(device_level[d]), now_ns))
-        covered = (self.p.device >= 0) & (device_level[np.maximum(self.p.device, 0)] > 0)
+        covered = (self.p.device >= 0) & (device_level[np.maximum(self.p.device, 0)] > 0) if self.n_devices else False
         level = np.where(covered, 0, silent_level).astype(np.int8)
         for slot in np.flatnonzero(level != self.level[OFFLINE]).tolist():
             changes.append(self._change(OFFLINE, slot, int(level[slot]), now_ns, (slot,)))
@@ -463,14 +464,14 @@ def offline_after_s(info: SensorInfo) -> float:
 
 
 def _stuck_after_s(s: SensorInfo) -> float:
-    if not s.detect.wants("stuck") or s.kind not in STUCK_AFTER_S:
+    if not s.detect.wants("stuck") or (s.kind not in STUCK_AFTER_S and s.detect.stuck_after_s is None):
         return math.nan
     return s.detect.stuck_after_s or STUCK_AFTER_S[s.kind]
 
 
 def _spike_jump(s: SensorInfo) -> float:
     wanted = s.detect.spikes if s.detect.spikes is not None else s.kind in ANALOG_KINDS
-    if not wanted or not s.detect.wants("spikes"):
+    if not wanted or not s.detect.wants("spikes") or not math.isfinite(s.range_max - s.range_min):
         return math.nan
     return (s.detect.spike_jump_fraction or SPIKE_JUMP_FRACTION) * (s.range_max - s.range_min)
 
@@ -479,6 +480,7 @@ def health_params(setup: Setup) -> HealthParams:
     registry, config = setup.registry, setup.config
     sensors = list(registry)
     span = registry.range_max - registry.range_min
+    span = np.where(np.isfinite(span), span, 0.0)  # a generic sensor without a range: nothing scales with it
     devices: dict[tuple[str, str], int] = {}
     device_of = np.full(len(sensors), -1, dtype=np.int64)
     for s in sensors:

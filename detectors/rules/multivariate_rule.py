@@ -18,8 +18,13 @@ MultivariateDetector per configured group:
 - **Alarm.** After the fit every row is scored; the detector's k-of-n persistence raises. Its own
   off-delay counts rows (5 rows: 10 s at 2 s polling), while a drifting member hovers around the margin for minutes,
   so the rule adds a clock off-delay (`off_delay_s`, ISA-18.2's 60 s for temperature): one raise and
-  one clear per episode. The alarm is shown on the group's first member (priority medium, level 1
-  `unit_abnormal`, category process, so a health alarm on that sensor suppresses it).
+  one clear per episode. The alarm is shown on the group's first member's slot but belongs to the unit
+  (priority medium, level 1 `unit_abnormal`, category process, `extra["unit"]` = the group's name): a
+  health alarm on that sensor never withdraws it.
+- **Member health.** The stack tells the rule about its members' health conditions (`member_health`):
+  a member with an active health alarm (stuck, offline, fault, …) is left out and the model refitted on
+  the others' calibration rows; an alarm already shown says who was left out; the member rejoins when
+  its health clears.
 
 Rows per batch are few per group, so groups are a plain loop; inside a group everything is numpy.
 """
@@ -84,6 +89,28 @@ class _Unit:
         self.alarm = False
         self.last_over_ns = NEVER
         """Time of the newest row the detector called abnormal: the off-delay runs from it."""
+        self.params = params
+        self.fit_rows = np.empty((0, len(spec.members)))
+        self.unhealthy: dict[int, set[str]] = {}
+        """Member position → the health rules holding it out of the model."""
+        self.keep = np.arange(len(spec.members))
+        """Positions of the members the model judges with (all, unless a member's health alarm is active)."""
+
+    def refit(self) -> bool:
+        """Fit the model on the calibration rows of the healthy members; False when too few are left to judge."""
+        keep = np.array([i for i in range(len(self.members)) if not self.unhealthy.get(i)], dtype=np.int64)
+        self.keep = keep
+        if len(keep) < 2:
+            return False
+        rates = tuple(int(np.flatnonzero(keep == c)[0]) for c in self.spec.rate_channels if c in keep)
+        self.detector = MultivariateDetector(dataclasses.replace(self.params, rate_channels=rates))
+        self.detector.fit(self.fit_rows[:, keep])
+        self.rows_since_gap = 0
+        return True
+
+    def left_out(self) -> list[str]:
+        labels = self.spec.labels or tuple(map(str, self.spec.members))
+        return [f"{labels[i]} ({', '.join(sorted(rules))})" for i, rules in sorted(self.unhealthy.items()) if rules]
 
     @property
     def fitted(self) -> bool:
@@ -131,7 +158,8 @@ class MultivariateRule(Rule):
             return []
         rows, good_ns, fresh = value[reported], good_ns[reported], fresh[reported]
         time = np.where(fresh, good_ns, NEVER).max(axis=1)
-        complete = ((time[:, None] - good_ns) <= unit.stale_ns).all(axis=1)
+        judged = unit.keep if unit.fitted else np.arange(len(unit.members))
+        complete = ((time[:, None] - good_ns[:, judged]) <= unit.stale_ns).all(axis=1)
         unit.last, unit.last_ns = rows[-1].copy(), good_ns[-1].copy()
 
         start = 0
@@ -139,8 +167,31 @@ class MultivariateRule(Rule):
             start = self._calibrate(unit, rows, complete)
             if start == len(rows):
                 return []
-        score, over = unit.detector.update(rows[start:])
+        if len(unit.keep) < 2:
+            return []
+        score, over = unit.detector.update(rows[start:, unit.keep])
         return self._changes(unit, score, over, time[start:], complete[start:])
+
+    def member_health(self, change: ConditionChange) -> list[ConditionChange]:
+        """A member's health alarm takes it out of its units' models (refitted without it) until it clears.
+
+        The unit's alarm is the unit's: it is neither withdrawn nor cleared by the member's trouble. While
+        the smaller model settles the alarm holds as it was; a unit alarm already shown says who was left out.
+        """
+        out: list[ConditionChange] = []
+        for unit in self.units:
+            positions = np.flatnonzero(unit.members == change.slot)
+            if not len(positions):
+                continue
+            held = unit.unhealthy.setdefault(int(positions[0]), set())
+            before = bool(held)
+            (held.add if change.level > 0 else held.discard)(change.rule)
+            if bool(held) == before or not unit.fitted:
+                continue
+            unit.refit()
+            if unit.alarm:
+                out.append(self._unit_change(unit, True, float("nan"), change.time_ns, updated=True))
+        return out
 
     @staticmethod
     def _calibrate(unit: _Unit, rows: np.ndarray, complete: np.ndarray) -> int:
@@ -151,8 +202,9 @@ class MultivariateRule(Rule):
         unit.collected += len(usable)
         if not unit.fitted:
             return len(rows)
-        unit.detector.fit(unit.calibration)
+        unit.fit_rows = unit.calibration
         unit.calibration = np.empty((0, len(unit.members)))
+        unit.refit()
         return int(usable[-1]) + 1
 
     @staticmethod
@@ -178,36 +230,50 @@ class MultivariateRule(Rule):
         judged = over | (time - last_over_ns < unit.spec.off_delay_s * 1e9)
         source = np.maximum.accumulate(np.where(trusted, index, -1))
         alarm = np.where(source >= 0, judged[np.maximum(source, 0)], unit.alarm)
+        if unit.alarm and len(unit.keep) < len(unit.members):
+            # Without a member the model cannot vouch for the unit being normal: no all-clear until it is back.
+            alarm = np.ones_like(alarm)
 
         flips = np.flatnonzero(alarm != np.concatenate(([unit.alarm], alarm[:-1])))
-        out = []
-        margin = unit.detector.params.margin
-        spec = unit.spec
-        for i in flips.tolist():
-            active = bool(alarm[i])
-            message = (
-                f"{spec.name}: sensors no longer move together "
-                f"(score {score[i]:.3g} × calibration limit, alarm at {margin:g})"
-                if active
-                else f"{spec.name}: sensors move together again (score {score[i]:.3g}, alarm at {margin:g})"
-            )
-            out.append(
-                ConditionChange(
-                    slot=spec.members[0],
-                    rule=MULTIVARIATE,
-                    category="process",
-                    level=int(active),
-                    level_name=LEVEL_NAME if active else "normal",
-                    priority=PRIORITY,
-                    value=float(score[i]),
-                    limit=float(margin),
-                    time_ns=int(time[i]),
-                    message=message,
-                    extra={"group": spec.name, "members": list(spec.labels or map(str, spec.members))},
-                )
-            )
+        out = [
+            MultivariateRule._unit_change(unit, bool(alarm[i]), float(score[i]), int(time[i])) for i in flips.tolist()
+        ]
         unit.alarm = bool(alarm[-1])
         return out
+
+    @staticmethod
+    def _unit_change(unit: _Unit, active: bool, score: float, time_ns: int, updated: bool = False) -> ConditionChange:
+        """The unit's condition, shown on its first member's slot but owned by the group (`extra["unit"]`)."""
+        spec = unit.spec
+        margin = unit.params.margin
+        left_out = unit.left_out()
+        name = f"{spec.name} (without {', '.join(left_out)})" if left_out else spec.name
+        if updated:
+            message = f"{name}: sensors no longer move together; model refitted on the healthy members"
+        elif active:
+            message = (
+                f"{name}: sensors no longer move together (score {score:.3g} × calibration limit, alarm at {margin:g})"
+            )
+        else:
+            message = f"{name}: sensors move together again (score {score:.3g}, alarm at {margin:g})"
+        return ConditionChange(
+            slot=spec.members[0],
+            rule=MULTIVARIATE,
+            category="process",
+            level=int(active),
+            level_name=LEVEL_NAME if active else "normal",
+            priority=PRIORITY,
+            value=score,
+            limit=float(margin),
+            time_ns=time_ns,
+            message=message,
+            extra={
+                "unit": spec.name,
+                "group": spec.name,
+                "members": list(spec.labels or map(str, spec.members)),
+                "left_out": left_out,
+            },
+        )
 
 
 def _validate(spec: MultivariateSpec, n_slots: int, params: MultivariateParams) -> None:

@@ -306,7 +306,8 @@ def trend_params(setup: Setup) -> TrendParams:
             drift_k[s.slot], drift_h[s.slot] = d.drift.k, d.drift.h
             baseline_s[s.slot] = d.drift.baseline_s
             warmup[s.slot] = d.drift.warmup_blocks
-            sigma_floor[s.slot] = d.drift.sigma_floor or 0.005 * (s.range_max - s.range_min)
+            span = s.range_max - s.range_min
+            sigma_floor[s.slot] = d.drift.sigma_floor or (0.005 * span if math.isfinite(span) else 0.0)
         freeze[s.slot] = limit
     return TrendParams(
         block_s=block_s,

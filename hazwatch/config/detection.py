@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from hazwatch.config.limits import StrictModel
 
-Rule = Literal["rate_of_rise", "forecast", "drift", "stuck", "spikes", "exposure", "offline", "range"]
+Rule = Literal["rate_of_rise", "forecast", "drift", "stuck", "spikes", "exposure", "offline", "range", "learned"]
 
 
 class RateOfRise(StrictModel):

@@ -23,6 +23,9 @@ class SensorKind(StrEnum):
     FAN_STATE = "fan_state"
     FEED_STATE = "feed_state"
     DOOR = "door"
+    GENERIC = "generic"
+    """Any signal without physical assumptions (counts, rates, indices): no default range, limits or rules
+    beyond health; its normal is learned (docs/detectors.md)."""
 
 
 class SiteType(StrEnum):
@@ -102,6 +105,7 @@ DEFAULT_UNIT: dict[SensorKind, str] = {
     SensorKind.FAN_STATE: "",
     SensorKind.FEED_STATE: "",
     SensorKind.DOOR: "",
+    SensorKind.GENERIC: "",
 }
 
 DEFAULT_RANGE: dict[SensorKind, tuple[float, float]] = {
@@ -122,4 +126,8 @@ DEFAULT_RANGE: dict[SensorKind, tuple[float, float]] = {
     SensorKind.FEED_STATE: (0.0, 1.0),
     SensorKind.DOOR: (0.0, 1.0),
 }
-"""Kinds without an entry (temperature, pressure, flow) have no universal range: the config must give one."""
+"""Kinds without an entry (temperature, pressure, flow) have no universal range: the config must give one.
+A generic sensor may go without one (RANGE_OPTIONAL): its range then is (-inf, inf) and no rule derives a
+threshold from it."""
+
+RANGE_OPTIONAL: frozenset[SensorKind] = frozenset({SensorKind.GENERIC})

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from hazwatch.config.kinds import DEFAULT_RANGE
+from hazwatch.config.kinds import DEFAULT_RANGE, RANGE_OPTIONAL
 from hazwatch.config.partition import split_units
 from hazwatch.config.schema import REGISTER_WORDS, HazwatchConfig, ModbusDevice, Site
 
@@ -139,7 +139,7 @@ def _check_site(site: Site, prefix: str) -> Iterable[ConfigProblem]:
                     f"{path}.id", sensor.id, f"duplicate sensor id (first at {sensors[sensor.id]})"
                 )
             sensors.setdefault(sensor.id, path)
-            if sensor.range is None and sensor.kind not in DEFAULT_RANGE:
+            if sensor.range is None and sensor.kind not in DEFAULT_RANGE and sensor.kind not in RANGE_OPTIONAL:
                 yield ConfigProblem(f"{path}.range", None, f"a {sensor.kind} sensor needs its physical range")
         in_area = {s.id for s in area.sensors}
         for pi, group in enumerate(area.airflow_paths):

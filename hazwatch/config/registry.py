@@ -6,6 +6,8 @@ them up for a whole batch at once.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,10 @@ from hazwatch.config.kinds import (
 )
 from hazwatch.config.limits import Limits
 from hazwatch.config.schema import HazwatchConfig, ModbusDevice
+
+DEFAULT_POLL_INTERVAL_S = 10.0
+"""The reading interval promised for a sensor no device of the config reads (docs/config.md): the offline
+dead-man fires after `offline_after_intervals` of these. Replay derives it from the recording instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +86,8 @@ class SensorRegistry:
                     device_of[sensor_id] = (device.id, device.expected_interval)
             for area in site.areas:
                 for s in area.sensors:
-                    device_id, interval = device_of.get(s.id, (None, 10.0))
-                    low, high = s.range if s.range is not None else DEFAULT_RANGE[s.kind]
+                    device_id, interval = device_of.get(s.id, (None, DEFAULT_POLL_INTERVAL_S))
+                    low, high = s.range if s.range is not None else DEFAULT_RANGE.get(s.kind, (-math.inf, math.inf))
                     sensors.append(
                         SensorInfo(
                             slot=len(sensors),
@@ -112,6 +118,17 @@ class SensorRegistry:
 
     def __iter__(self):
         return iter(self.sensors)
+
+    def with_poll_intervals(self, intervals: dict[int, float]) -> SensorRegistry:
+        """The same sensors, those without a device promising the given intervals (slot → seconds)."""
+        return SensorRegistry(
+            [
+                dataclasses.replace(s, poll_interval=intervals[s.slot])
+                if s.device is None and s.slot in intervals
+                else s
+                for s in self.sensors
+            ]
+        )
 
     def slot(self, site: str, sensor: str) -> int | None:
         return self._by_site.get(site, {}).get(sensor)

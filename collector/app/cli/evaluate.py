@@ -1,8 +1,10 @@
-"""`hazwatch evaluate`: how good are the detectors — on our labelled scenarios and on real labelled data (SKAB).
+"""`hazwatch evaluate`: how good are the detectors — on our labelled scenarios and on real labelled data
+(SKAB, NAB).
 
 Each part is a function returning a plain dict (what `--json` prints under its key) and a
 printer for the terminal; the command runs the parts asked for and combines them into
-`{"scenarios": [...], "skab": {...}}`.
+`{"scenarios": [...], "skab": {...}, "nab": {...}}`. A benchmark whose data folder is absent is
+skipped with a line saying where it was looked for (and `{"skipped": reason}` under its key).
 """
 
 from __future__ import annotations
@@ -70,6 +72,70 @@ def print_skab(summary: dict[str, object]) -> None:
         console.print(f"per-row predictions: {summary['prediction_files']} files in {summary['predictions_out']}")
 
 
+def print_nab(summary: dict[str, object]) -> None:
+    from collector.evaluation import nab
+
+    table = Table(
+        "detector",
+        "standard",
+        "low FP",
+        "low FN",
+        title=f"NAB: {summary['files']} series, one config for all, scored by NAB's rule",
+        caption="rows below ours: the published scoreboard (results/final_results.json)",
+    )
+    table.add_row(
+        "[bold]hazwatch (ours)[/]",
+        f"[bold]{summary['standard']:.1f}[/]",
+        f"{summary['low_fp']:.1f}",
+        f"{summary['low_fn']:.1f}",
+    )
+    table.add_section()
+    for name, standard, low_fp, low_fn in nab.LEADERBOARD:
+        table.add_row(name, f"{standard:.1f}", f"{low_fp:.1f}", f"{low_fn:.1f}")
+    console.print(table)
+    rules = ", ".join(f"{rule} {n}" for rule, n in summary["raises_by_rule"].items()) or "none"
+    console.print(
+        f"windows detected {summary['windows_detected']}/{summary['windows']}, alarms {summary['detections']} "
+        f"({summary['detections_outside_windows']} outside every window); raises by rule: {rules}; "
+        f"{summary['readings']:,} readings in {summary['wall_s']:.1f} s"
+    )
+
+
+def evaluate_budget(report: dict[str, object], data_dir: Path | None) -> dict[str, object]:
+    """Alarms per sensor-day the budgeted rules spend on normal data, beside the configured budget."""
+    from collector.evaluation import budget, skab
+
+    spent: dict[str, object] = {"budget_per_sensor_day": budget.budget_per_day()}
+    if "scenarios" in report:
+        spent["scenarios_normal"] = budget.scenario_totals(report["scenarios"])
+    try:
+        spent["skab_anomaly_free"] = budget.skab_normal(data_dir)["spend"]
+    except skab.SkabDataMissing as exc:
+        spent["skab_anomaly_free"] = {"skipped": str(exc)}
+    spent["within_budget"] = all(
+        figures["all"]["per_sensor_day"] <= spent["budget_per_sensor_day"]
+        for key in ("scenarios_normal", "skab_anomaly_free")
+        if isinstance(figures := spent.get(key), dict) and "all" in figures
+    )
+    return spent
+
+
+def print_budget(spent: dict[str, object]) -> None:
+    table = Table(
+        "normal data", "rule", "alarms", "sensor-days", "per sensor-day",
+        title=f"alarm budget: {spent['budget_per_sensor_day']:g} false alarms per sensor-day (trend and learned rules)",
+    )
+    for key, name in (("scenarios_normal", "scenario suite, sensors with no reason to alarm"),
+                      ("skab_anomaly_free", "SKAB anomaly-free run, 8 generic sensors")):
+        figures = spent.get(key)
+        if not isinstance(figures, dict) or "skipped" in figures:
+            continue
+        for rule, row in figures.items():
+            table.add_row(name, rule, str(row["alarms"]), f"{row['sensor_days']:.2f}", f"{row['per_sensor_day']:.3f}")
+    console.print(table)
+    console.print("within budget" if spent["within_budget"] else "[bold red]over budget[/]")
+
+
 @app.command()
 def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of tables")] = False,
@@ -78,12 +144,14 @@ def evaluate(
         typer.Option("--predictions-out", help="write per-row SKAB alarms (one CSV per experiment) here"),
     ] = None,
     skab_only: Annotated[bool, typer.Option("--skab-only", help="run only the SKAB benchmark")] = False,
+    with_nab: Annotated[bool, typer.Option("--nab/--no-nab", help="score hazwatch on NAB's 58 series")] = True,
+    with_scenarios: Annotated[bool, typer.Option("--scenarios/--no-scenarios", help="run the scenario suite")] = True,
     data_dir: Annotated[
         Path | None,
         typer.Option(
             "--data-dir",
             envvar="HAZWATCH_DATA_DIR",
-            help="folder holding skab/ (default: ../shared/data beside the project)",
+            help="folder holding skab/ and nab/ (default: the nearest shared/data beside the project)",
         ),
     ] = None,
     skab_detector: Annotated[
@@ -91,25 +159,42 @@ def evaluate(
         typer.Option("--skab-detector", help="detector to run on SKAB: hazwatch or a baseline (docs/evaluation.md)"),
     ] = "hazwatch",
 ) -> None:
-    """Evaluate the detectors: the scenario suite, then SKAB (F1, FAR, MAR, changepoint score) vs its leaderboard."""
-    from collector.evaluation import skab
+    """Evaluate the detectors: the scenario suite, SKAB (F1, FAR, MAR, changepoint score) and NAB (standard,
+    low-FP, low-FN), each beside its published leaderboard."""
+    from collector.evaluation import nab, skab
     from collector.evaluation.scenarios.runner import evaluate_scenarios
 
     if skab_detector not in skab.DETECTORS:
         raise typer.BadParameter(f"choose one of {', '.join(skab.DETECTORS)}", param_hint="--skab-detector")
     report: dict[str, object] = {}
-    if not skab_only:
+    if with_scenarios and not skab_only:
         report["scenarios"] = evaluate_scenarios()
     try:
         report["skab"] = evaluate_skab(data_dir, predictions_out, skab_detector)
     except skab.SkabDataMissing as exc:
-        err_console.print(f"[bold red]SKAB data missing[/]: {exc}")
-        raise typer.Exit(EXIT_RUNTIME) from None
+        if skab_only:
+            err_console.print(f"[bold red]SKAB data missing[/]: {exc}")
+            raise typer.Exit(EXIT_RUNTIME) from None
+        err_console.print(f"[yellow]SKAB skipped[/]: {exc}")
+        report["skab"] = {"skipped": str(exc)}
+    if with_nab and not skab_only:
+        try:
+            report["nab"] = nab.evaluate(data_dir)
+        except nab.NabDataMissing as exc:
+            err_console.print(f"[yellow]NAB skipped[/]: {exc}")
+            report["nab"] = {"skipped": str(exc)}
+    if not skab_only:
+        report["budget"] = evaluate_budget(report, data_dir)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
         if "scenarios" in report:
             print_scenarios(report["scenarios"])
-        print_skab(report["skab"])
+        if "skipped" not in report["skab"]:
+            print_skab(report["skab"])
+        if "nab" in report and "skipped" not in report["nab"]:
+            print_nab(report["nab"])
+        if "budget" in report:
+            print_budget(report["budget"])
     if not all(result["passed"] for result in report.get("scenarios", [])):
         raise typer.Exit(EXIT_RUNTIME)

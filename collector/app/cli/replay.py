@@ -15,21 +15,26 @@ from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, e
 if TYPE_CHECKING:
     from collector.evaluation.replay.runner import ReplayResult
     from collector.evaluation.replay.summary import ReplaySummary
+    from collector.sources.replay.readers import ReadingFile
     from hazwatch.batch import ReadingBatch
     from hazwatch.config.registry import SensorRegistry
 
 
 def _replay(
-    file: Path, configs: list[Path], label: str, speed: float | None, batch_s: float
+    file: Path, configs: list[Path], label: str, speed: float | None, batch_s: float | None, sensor: str | None
 ) -> tuple[ReplayResult, SensorRegistry]:
-    from collector.evaluation.replay.runner import ReplayRunner
+    from collector.evaluation.replay.runner import ReplayRunner, auto_batch_s, cadence_s
     from collector.evaluation.replay.stack import build_stack
     from collector.sources.replay.readers import ReadingFile
     from hazwatch.config.registry import SensorRegistry
 
     config = load_or_exit(configs)
     registry = SensorRegistry.from_config(config)
-    reading_file = ReadingFile(file, registry)
+    reading_file = ReadingFile(file, registry, sensor=sensor)
+    intervals = reading_file.intervals_s()
+    registry = registry.with_poll_intervals(intervals)
+    tick_s = cadence_s(intervals)
+    batch_s = batch_s or auto_batch_s(tick_s)
     total = reading_file.total_rows
     with Progress(
         TextColumn(f"[bold]{label}[/]"),
@@ -47,20 +52,32 @@ def _replay(
             done = progress.tasks[task].completed + rows
             progress.update(task, advance=rows, rate=f"{done / elapsed:,.0f}/s" if elapsed > 0 else "")
 
-        runner = ReplayRunner(build_stack(config, registry), batch_s=batch_s, speed=speed, on_progress=advance)
-        result = runner.run(reading_file.batches())
-    if reading_file.rows_skipped:
-        err_console.print(
-            f"[yellow]{reading_file.rows_skipped:,} rows skipped[/]: sensors not in the config "
-            f"({', '.join(sorted(reading_file.resolver.unknown)[:5])}…)"
+        runner = ReplayRunner(
+            build_stack(config, registry), batch_s=batch_s, tick_s=tick_s, speed=speed, on_progress=advance
         )
+        result = runner.run(reading_file.batches())
+    _print_skipped(reading_file)
+    err_console.print(f"ticked every {tick_s:g} s of data time, batches of {batch_s:g} s")
     return result, registry
 
 
-def _filtered(file: Path, registry: SensorRegistry) -> Iterator[ReadingBatch]:
+def _print_skipped(reading_file: ReadingFile) -> None:
+    """Every format reports what it dropped and why, so a replay of the wrong file never looks like a quiet day."""
+    if not reading_file.rows_skipped:
+        err_console.print(f"{reading_file.rows_read:,} rows read, none skipped")
+        return
+    reasons = ", ".join(f"{n:,} {reason}" for reason, n in reading_file.skipped.most_common())
+    unknown = sorted(reading_file.resolver.unknown)
+    named = f" ({', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''})" if unknown else ""
+    err_console.print(
+        f"[yellow]{reading_file.rows_skipped:,} of {reading_file.rows_read:,} rows skipped[/]: {reasons}{named}"
+    )
+
+
+def _filtered(file: Path, registry: SensorRegistry, sensor: str | None) -> Iterator[ReadingBatch]:
     from collector.sources.replay.readers import ReadingFile
 
-    yield from ReadingFile(file, registry).batches()
+    yield from ReadingFile(file, registry, sensor=sensor).batches()
 
 
 @app.command()
@@ -70,8 +87,12 @@ def replay(
     speed: Annotated[float | None, typer.Option(help="replay at N× real time (default: as fast as possible)")] = None,
     fast: Annotated[bool, typer.Option("--fast", help="as fast as possible (the default)")] = False,
     batch_seconds: Annotated[
-        float, typer.Option(help="readings handed to the detectors per batch, in data time")
-    ] = 1.0,
+        float | None,
+        typer.Option(help="readings handed to the detectors per batch, in data time (default: from the data)"),
+    ] = None,
+    sensor: Annotated[
+        str | None, typer.Option(help="the sensor id of a single-series file (time, value); default: its file name")
+    ] = None,
     events_out: Annotated[Path | None, typer.Option(help="write alarm events: .jsonl or .csv")] = None,
     report: Annotated[Path | None, typer.Option(help="write an HTML report with KPIs and plots")] = None,
     compare: Annotated[
@@ -87,7 +108,7 @@ def replay(
     if speed is not None and (fast or speed <= 0):
         err_console.print("[bold red]--speed[/] must be positive and cannot be combined with --fast")
         raise typer.Exit(EXIT_BAD_CONFIG)
-    if batch_seconds <= 0:
+    if batch_seconds is not None and batch_seconds <= 0:
         err_console.print("[bold red]--batch-seconds[/] must be positive")
         raise typer.Exit(EXIT_BAD_CONFIG)
     runs: list[tuple[str, list[Path]]] = [(", ".join(p.name for p in config), config)]
@@ -97,7 +118,7 @@ def replay(
     results: list[tuple[ReplayResult, SensorRegistry]] = []
     try:
         for label, paths in runs:
-            result, registry = _replay(file, paths, label, speed, batch_seconds)
+            result, registry = _replay(file, paths, label, speed, batch_seconds, sensor)
             results.append((result, registry))
             summaries.append(summarise(label, result, registry))
     except ReplayFileError as exc:
@@ -112,7 +133,8 @@ def replay(
         written = write_events(events_out, first.events, registry)
         console.print(f"{written} alarm events written to {events_out}")
     if report is not None:
-        write_report(report, str(file), summaries, first.events, registry, lambda _slots: _filtered(file, registry))
+        reread = lambda _slots: _filtered(file, registry, sensor)  # noqa: E731
+        write_report(report, str(file), summaries, first.events, registry, reread)
         console.print(f"report written to {report}")
 
 

@@ -21,6 +21,24 @@ from hazwatch.events import AlarmEvent
 NS = 1_000_000_000
 MAX_GAP_TICKS = 3600
 """A gap in the data longer than this many ticks is ticked only over its last part."""
+READINGS_PER_BATCH = 64
+"""Auto batches hold about this many readings of the fastest sensor: the stack's fixed cost per batch (~0.2 ms)
+would otherwise dominate slow data (five-minute data in one-second batches ran at ~250 readings/s)."""
+
+
+def cadence_s(intervals: dict[int, float]) -> float:
+    """The tick of a replay: the fastest sensor's median reading interval, at least one second.
+
+    The dead-man and delays need no finer clock than the data has; ticking every second of five-minute
+    data cost 300 ticks per reading.
+    """
+    finite = [v for v in intervals.values() if v > 0]
+    return max(1.0, min(finite)) if finite else 1.0
+
+
+def auto_batch_s(tick_s: float) -> float:
+    """One second for 1 Hz data (as before); READINGS_PER_BATCH readings of the fastest sensor for slower data."""
+    return 1.0 if tick_s <= 1.0 else tick_s * READINGS_PER_BATCH
 
 
 @dataclass

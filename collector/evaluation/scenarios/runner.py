@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from collector.evaluation import budget
 from collector.evaluation.replay.runner import ReplayRunner
 from collector.evaluation.replay.stack import build_stack
 from collector.evaluation.scenarios.checker import check
@@ -54,6 +55,9 @@ def run_scenario(config: HazwatchConfig, scenario: Scenario, repeat: bool = Fals
     rendering = render_scenario(config, scenario)
     events = replay_rendering(rendering, config, registry)
     result = check(scenario, rendering, events, registry)
+    allowed = {e.sensor for e in scenario.expect} | set(scenario.may_alarm)
+    quiet = [info.slot for info in registry if info.sensor not in allowed]
+    result["budget"] = budget.spend(events, quiet, int(rendering.time_ns[0]), int(rendering.time_ns[-1]))
     result["events"] = len(events)
     result["readings"] = int((~np.isnan(rendering.readings.arrival_s)).sum())
     result["fingerprint"] = fingerprint(events)

@@ -1,15 +1,19 @@
 """Readers that turn reading files into ReadingBatch chunks, column by column (pyarrow + numpy).
 
 Supported: CSV long (time, [site], sensor, value, [quality]), CSV wide (time + one column per
-sensor), Parquet (long or wide), InfluxDB line protocol (measurement `readings`, tags `site`
-and `sensor`, fields `value` and `quality` — what hazwatch writes). Rows come out in file order,
-which for a recording is arrival order: back-filled readings stay late, as they were received.
-Unknown sensors and unparseable lines are dropped, counted and logged, never fatal.
+sensor), a single series (time, value, [quality]: one sensor, named by `sensor` or the file name, as
+public benchmarks such as NAB ship them), Parquet (long, wide or single), InfluxDB line protocol
+(measurement `readings`, tags `site` and `sensor`, fields `value` and `quality` — what hazwatch
+writes). Rows come out in file order, which for a recording is arrival order: back-filled readings
+stay late, as they were received. Unknown sensors and unparseable lines are dropped, counted by
+reason (`skipped`) and logged, never fatal — unless nothing at all maps to the config, which is an
+error naming what was expected.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +34,11 @@ from hazwatch.recordings import FileFormat, ReplayFileError, format_of
 log = RateLimitedLog(logging.getLogger("hazwatch.replay"))
 BLOCK_BYTES = 32 << 20
 TIME_COLUMNS = ("time", "timestamp", "ts", "datetime", "_time")
+SINGLE_SERIES_COLUMNS = frozenset({"value", "quality"})
+"""A file whose only columns besides time are these holds one sensor's series."""
+UNKNOWN_SENSOR = "sensor not in the config"
+NOT_LINE_PROTOCOL = "not line protocol"
+OTHER_MEASUREMENT = "measurement other than readings"
 _LP_LINE = r"^(?P<measurement>[^, #][^, ]*)(?P<tags>,\S*)? (?P<fields>\S+)(?: (?P<ts>-?\d+))?$"
 
 
@@ -41,6 +50,8 @@ class SlotResolver:
     source: str
     default_site: str | None = None
     unknown: set[str] = field(default_factory=set)
+    counting: bool = True
+    """False while a file is looked ahead at: rows are counted in metrics only on the real pass."""
 
     def __post_init__(self) -> None:
         sites = {s.site for s in self.registry}
@@ -55,6 +66,10 @@ class SlotResolver:
             self._by_id[s.key] = s.slot
         for sensor in ambiguous:
             del self._by_id[sensor]
+
+    def reject(self, reason: str, rows: int) -> None:
+        if self.counting:
+            metrics.PAYLOADS_REJECTED.labels(self.source, reason).inc(rows)
 
     def lookup(self, name: str, site: str | None = None) -> int:
         if site:
@@ -81,7 +96,7 @@ class SlotResolver:
         missing = slots < 0
         if not missing.any():
             return
-        metrics.PAYLOADS_REJECTED.labels(self.source, "unknown_sensor").inc(int(missing.sum()))
+        self.reject("unknown_sensor", int(missing.sum()))
         for code in np.unique(codes[missing]):
             name = names[code] if code < len(names) else "(empty)"
             if name not in self.unknown:
@@ -152,14 +167,24 @@ def _numbers(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
 class ReadingFile:
     """One reading file; iterate `batches()` for its rows as ReadingBatches, in file order."""
 
-    def __init__(self, path: str | Path, registry: SensorRegistry, site: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, registry: SensorRegistry, site: str | None = None, sensor: str | None = None
+    ) -> None:
+        """`sensor` names the sensor of a single-series file (time, value); default: the file name's stem."""
         self.path = Path(path)
         if not self.path.is_file():
             raise ReplayFileError(f"{self.path}: no such file")
         self.format = format_of(self.path)
+        self.registry = registry
         self.resolver = SlotResolver(registry, "replay", site)
+        self.series_sensor = sensor or self.path.name.split(".")[0]
         self.rows_read = 0
-        self.rows_skipped = 0
+        self.skipped: Counter[str] = Counter()
+        """Rows dropped, by reason: what the skipped-rows summary prints for every format."""
+
+    @property
+    def rows_skipped(self) -> int:
+        return sum(self.skipped.values())
 
     @property
     def total_rows(self) -> int | None:
@@ -173,13 +198,49 @@ class ReadingFile:
         return self.path.stat().st_size
 
     def batches(self) -> Iterator[ReadingBatch]:
+        """The file's readings; raises ReplayFileError at the end if it held rows but none mapped to a sensor."""
+        mapped = 0
         try:
             for record_batch in self._record_batches():
                 batch = self._decode(record_batch)
+                mapped += len(batch)
                 if len(batch):
                     yield batch
         except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
             raise ReplayFileError(f"{self.path}: {exc}") from None
+        if not mapped and self.rows_read:
+            raise ReplayFileError(self._nothing_maps())
+
+    def _nothing_maps(self) -> str:
+        known = sorted(s.sensor for s in self.registry)
+        listed = ", ".join(known[:8]) + (" …" if len(known) > 8 else "")
+        found = ", ".join(sorted(self.resolver.unknown)[:8]) or "none"
+        reasons = "; ".join(f"{n:,} {reason}" for reason, n in self.skipped.most_common())
+        return (
+            f"{self.path}: none of its {self.rows_read:,} rows maps to a sensor of the config ({reasons}). "
+            f"Expected a long file (time, sensor, value), a wide file with one column per sensor id, or a "
+            f"single series (time, value) named by --sensor or its file name, with sensor ids of the config "
+            f"({listed}); found: {found}"
+        )
+
+    def intervals_s(self) -> dict[int, float]:
+        """Median seconds between consecutive readings of each sensor in the file's first block: the cadence
+        replay ticks at and the poll promise of sensors without a device."""
+        for record_batch in self._record_batches():
+            batch = self._decode(record_batch, count=False)
+            if not len(batch):
+                continue
+            order = np.lexsort((batch.time_ns, batch.slot))
+            slots, times = batch.slot[order], batch.time_ns[order]
+            same = slots[1:] == slots[:-1]
+            steps = np.diff(times)[same] / 1e9
+            owners = slots[1:][same]
+            positive = steps > 0
+            return {
+                int(slot): float(np.median(steps[positive & (owners == slot)]))
+                for slot in np.unique(owners[positive])
+            }
+        return {}
 
     def _record_batches(self) -> Iterator[pa.RecordBatch]:
         if self.format is FileFormat.PARQUET:
@@ -203,13 +264,27 @@ class ReadingFile:
             )
             yield from reader
 
-    def _decode(self, rb: pa.RecordBatch) -> ReadingBatch:
+    def _decode(self, rb: pa.RecordBatch, count: bool = True) -> ReadingBatch:
+        """`count` False decodes without counting rows or metrics (a look ahead, e.g. for the cadence)."""
+        saved = (self.rows_read, self.skipped.copy())
+        self.resolver.counting = count
         if self.format is FileFormat.LINE_PROTOCOL:
-            return self._decode_line_protocol(rb.column(0))
-        names = rb.schema.names
-        if "sensor" in names and "value" in names:
-            return self._decode_long(rb)
-        return self._decode_wide(rb)
+            batch = self._decode_line_protocol(rb.column(0))
+        else:
+            names = rb.schema.names
+            time_name = self._time_column(rb)
+            if "sensor" in names and "value" in names:
+                batch = self._decode_long(rb)
+            elif "value" in names and set(names) - {time_name} <= SINGLE_SERIES_COLUMNS:
+                batch = self._decode_single(rb, time_name)
+            else:
+                batch = self._decode_wide(rb)
+        self.resolver.counting = True
+        if not count:
+            self.rows_read, self.skipped = saved
+        else:
+            metrics.READINGS_INGESTED.labels("replay").inc(len(batch))
+        return batch
 
     def _time_column(self, rb: pa.RecordBatch) -> str:
         for name in rb.schema.names:
@@ -221,10 +296,26 @@ class ReadingFile:
         self.rows_read += len(slots)
         known = slots >= 0
         if not known.all():
-            self.rows_skipped += int((~known).sum())
+            self.skipped[UNKNOWN_SENSOR] += int((~known).sum())
             slots, times, values, quality = slots[known], times[known], values[known], quality[known]
-        metrics.READINGS_INGESTED.labels("replay").inc(len(slots))
         return ReadingBatch.from_columns(slots, times, values, quality)
+
+    def _decode_single(self, rb: pa.RecordBatch, time_name: str) -> ReadingBatch:
+        times = time_ns(rb.column(time_name), str(self.path))
+        slot = self.resolver.lookup(self.series_sensor)
+        if slot < 0 and self.series_sensor not in self.resolver.unknown:
+            self.resolver.unknown.add(self.series_sensor)
+            log.warning(
+                "unknown-series",
+                "replay: %s holds one series; its sensor %r (--sensor or the file name) is not in the config",
+                self.path,
+                self.series_sensor,
+            )
+        if slot < 0:
+            self.resolver.reject("unknown_sensor", rb.num_rows)
+        quality = quality_codes(rb.column("quality") if "quality" in rb.schema.names else None, rb.num_rows)
+        slots = np.full(rb.num_rows, slot, dtype=np.int32)
+        return self._finish(slots, times, _numbers(rb.column("value")), quality)
 
     def _decode_long(self, rb: pa.RecordBatch) -> ReadingBatch:
         names = rb.schema.names
@@ -246,11 +337,11 @@ class ReadingFile:
                 self.resolver.unknown.add(name)
                 log.warning("unknown-column", "replay: column %r is not a sensor of the config; skipped", name)
         if any(s < 0 for s in columns_slots):
-            metrics.PAYLOADS_REJECTED.labels("replay", "unknown_sensor").inc(
-                rb.num_rows * sum(s < 0 for s in columns_slots)
-            )
+            self.resolver.reject("unknown_sensor", rb.num_rows * sum(s < 0 for s in columns_slots))
         keep = [i for i, s in enumerate(columns_slots) if s >= 0]
         if not keep:
+            self.rows_read += rb.num_rows
+            self.skipped[UNKNOWN_SENSOR] += rb.num_rows
             return ReadingBatch.empty()
         matrix = np.column_stack([_numbers(rb.column(sensor_names[i])) for i in keep])
         present = ~np.isnan(matrix)
@@ -264,10 +355,16 @@ class ReadingFile:
         comment = pc.starts_with(lines, "#")
         bad = int(pc.sum(pc.and_(pc.invert(valid), pc.invert(comment))).as_py() or 0)
         if bad:
-            metrics.PAYLOADS_REJECTED.labels("replay", "bad_line").inc(bad)
+            self.resolver.reject("bad_line", bad)
             log.warning("bad-line", "replay: %d line(s) of %s are not line protocol; skipped", bad, self.path)
+            self.rows_read += bad
+            self.skipped[NOT_LINE_PROTOCOL] += bad
         parsed = parsed.filter(valid)
         readings = pc.equal(parsed.field("measurement"), "readings")
+        others = len(parsed) - int(pc.sum(readings).as_py() or 0)
+        if others:
+            self.rows_read += others
+            self.skipped[OTHER_MEASUREMENT] += others
         parsed = parsed.filter(readings)
         tags = parsed.field("tags").fill_null("")
         sensors = _group(tags, r",sensor=(?P<v>[^,]*)")
