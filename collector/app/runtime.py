@@ -22,6 +22,7 @@ from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
 from collector.notify.webhooks import WebhookNotifier
 from collector.pipeline.detection import build_detector_stack
+from collector.pipeline.intake import IntakeCheck
 from collector.pipeline.loop import Pipeline
 from collector.pipeline.protocols import EventSink, ReadingSink, Source
 from collector.sources.modbus.source import modbus_sources
@@ -128,7 +129,8 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         reading_sinks.insert(0, status)
         event_sinks.insert(0, status)
     event_sinks.append(storage)
-    pipeline = Pipeline(sources, stack, reading_sinks, event_sinks)
+    intake = IntakeCheck(config.intake, [info.key for info in registry.sensors])
+    pipeline = Pipeline(sources, stack, reading_sinks, event_sinks, intake=intake)
 
     api = None
     if options.api_port is not None:

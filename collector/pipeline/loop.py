@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from collector.pipeline.intake import IntakeCheck
 from collector.pipeline.protocols import Detector, EventSink, ReadingSink, Source
 from collector.telemetry import metrics
 from hazwatch.batch import ReadingBatch
@@ -34,6 +35,7 @@ class Pipeline:
         event_sinks: Sequence[EventSink],
         tick_interval: float = 0.5,
         clock: Callable[[], int] = time.time_ns,
+        intake: IntakeCheck | None = None,
     ) -> None:
         self.sources = list(sources)
         self.detector = detector
@@ -41,6 +43,7 @@ class Pipeline:
         self.event_sinks = list(event_sinks)
         self.tick_interval = tick_interval
         self.clock = clock
+        self.intake = intake
         self._queue: asyncio.Queue[ReadingBatch] = asyncio.Queue()
 
     def emit(self, batch: ReadingBatch) -> None:
@@ -57,9 +60,16 @@ class Pipeline:
             metrics.ALARM_EVENTS.labels(event.category, event.transition.value).inc()
 
     def process(self, batch: ReadingBatch) -> None:
-        """One batch through the detectors, then to the sinks: alarms first, readings after."""
+        """One batch through the intake check, the detectors, then to the sinks: alarms first, readings after."""
+        refused = None
+        if self.intake is not None:
+            now_ns = self.clock()
+            screened = self.intake.screen(batch, now_ns)
+            batch, refused = screened.accepted, screened.clock_refused
         started = time.perf_counter()
         events = self.detector.update(batch)
+        if refused is not None and len(refused):
+            events += self.detector.refused(refused, now_ns)
         metrics.DETECTOR_SECONDS.observe(time.perf_counter() - started)
         self.dispatch(events)
         if len(batch):

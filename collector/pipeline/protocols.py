@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+import numpy as np
+
 from hazwatch.batch import ReadingBatch
 from hazwatch.events import AlarmEvent
 
@@ -41,6 +43,9 @@ class EventSink(Protocol):
 
 class Detector(Protocol):
     def update(self, batch: ReadingBatch) -> list[AlarmEvent]: ...
+
+    def refused(self, slots: np.ndarray, now_ns: int) -> list[AlarmEvent]:
+        """Readings of `slots` were refused by the intake check (stamped outside the time window)."""
 
     def tick(self, now_ns: int) -> list[AlarmEvent]:
         """Time-driven rules (dead-man, delays, shelving expiry) evaluated with no new readings."""

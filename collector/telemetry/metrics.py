@@ -14,6 +14,11 @@ PAYLOADS_REJECTED = Counter(
     "Malformed or unmapped MQTT payloads, counted and dropped",
     ["source", "reason"],
 )
+READINGS_REFUSED = Counter(
+    "hazwatch_readings_refused",
+    "Readings refused before detection and storage: stamped outside the time window, or a GOOD non-number",
+    ["reason"],
+)
 MQTT_CONNECTED = Gauge("hazwatch_mqtt_connected", "1 while the MQTT source is connected and subscribed", ["source"])
 MODBUS_REQUESTS = Counter("hazwatch_modbus_requests", "Modbus read requests", ["site", "device", "outcome"])
 DEVICE_ONLINE = Gauge("hazwatch_device_online", "1 when the device's last poll succeeded", ["site", "device"])

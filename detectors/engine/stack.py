@@ -94,6 +94,16 @@ class DetectorStack:
                 changes += reset(slot, now_ns)
         return self.lifecycle.apply(self._route(changes), now_ns) if changes else []
 
+    def refused(self, slots: np.ndarray, now_ns: int) -> list[AlarmEvent]:
+        """Readings of `slots` were refused before detection (stamped outside the time window): the rules
+        that watch for that (health.clock) see them here, never as readings."""
+        changes: list[ConditionChange] = []
+        for rule in self.rules:
+            refused = getattr(rule, "refused", None)
+            if refused is not None:
+                changes += refused(slots, now_ns)
+        return self.lifecycle.apply(self._route(changes), now_ns) if changes else []
+
     def suppressed(self, slot: int) -> bool:
         return bool(self._suppressors.get(slot))
 

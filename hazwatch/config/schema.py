@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, model_validator
 
 from hazwatch.config.detection import DetectionSettings, SensorGroup
+from hazwatch.config.intake import IntakeSettings
 from hazwatch.config.kinds import AreaKind, Location, SensorKind, SiteType
 from hazwatch.config.limits import Limits, StrictModel
 from hazwatch.config.notify import WebhookSettings
@@ -149,6 +150,9 @@ class MqttTopic(StrictModel):
         default="points", description="gateway: the list (or map of id → item) of readings"
     )
     id_path: str = Field(default="id", description="gateway: the sensor id inside an item")
+    value_strings: bool = Field(
+        default=False, description='read decimal number text ("12.5") as a value; off: text values are refused'
+    )
 
     @property
     def segments(self) -> list[str]:
@@ -229,4 +233,5 @@ class HazwatchConfig(StrictModel):
     influxdb: InfluxSettings = Field(default_factory=InfluxSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
     state_dir: str = Field(default="./hazwatch-state", description="alarm state, outbox and audit trail")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -95,9 +96,30 @@ class DotPath:
         return obj
 
 
-def parse_value(raw: Any) -> float:
-    """A finite float from a JSON number, bool (binary sensors) or numeric string."""
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""Decimal number text as JSON writes it: no `1_000`, no `nan`/`inf`, no non-ASCII digits, no hex."""
+
+
+def parse_number_text(text: str) -> float:
+    """A float from decimal number text only; Python's float() would also take `1_000`, `٣` or `infinity`."""
+    stripped = text.strip()
+    try:
+        value = float(stripped)
+    except ValueError:
+        value = None
+    if value is not None and not math.isfinite(value) and stripped.isascii():
+        raise PayloadRejected("non_finite", f"value {text[:40]!r} is not finite")
+    if value is None or not _NUMBER_TEXT.fullmatch(stripped):
+        raise PayloadRejected("bad_value", f"value {text[:40]!r} is not a decimal number")
+    return value
+
+
+def parse_value(raw: Any, analog: bool = True, strings: bool = False) -> float:
+    """A finite float from a JSON number; a bool only on a binary sensor (on an analog one it is a device's
+    marker, never a measurement); number text only where the topic allows it (`value_strings`)."""
     if isinstance(raw, bool):
+        if analog:
+            raise PayloadRejected("bool_value", f"value {raw} is a boolean, the sensor is analog")
         return float(raw)
     if isinstance(raw, int | float):
         try:
@@ -105,10 +127,9 @@ def parse_value(raw: Any) -> float:
         except OverflowError:
             raise PayloadRejected("non_finite", f"value {raw} overflows a float") from None
     elif isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise PayloadRejected("bad_value", f"value {raw[:40]!r} is not a number") from None
+        if not strings:
+            raise PayloadRejected("string_value", f"value {raw[:40]!r} is text, not a JSON number")
+        value = parse_number_text(raw)
     else:
         raise PayloadRejected("bad_value", f"value of type {type(raw).__name__} is not a number")
     if not math.isfinite(value):
@@ -223,12 +244,11 @@ class NumberDecoder:
         if match.slot is None:
             return _unknown_sensor(match)
         try:
-            text = payload.decode("ascii").strip()
-            value = float(text)
-        except (UnicodeDecodeError, ValueError):
+            value = parse_number_text(payload.decode("ascii"))
+        except UnicodeDecodeError:
             return _rejected("not_number", f"payload {payload[:40]!r} is not a number")
-        if not math.isfinite(value):
-            return _rejected("non_finite", f"value {text!r} is not finite")
+        except PayloadRejected as error:
+            return _rejected("not_number" if error.reason == "bad_value" else error.reason, error.detail)
         return Decoded(ReadingBatch.from_columns([match.slot], received_ns, [value]))
 
 
@@ -240,6 +260,8 @@ class _Fields:
     time: DotPath | None
     quality: DotPath | None
     naive_tz: tzinfo
+    strings: bool = False
+    """The topic's `value_strings`: number text such as "12.5" is read as a number."""
 
     @classmethod
     def of(cls, topic: MqttTopic, naive_tz: tzinfo) -> _Fields:
@@ -248,6 +270,7 @@ class _Fields:
             DotPath.parse(topic.time_path) if topic.time_path else None,
             DotPath.parse(topic.quality_path) if topic.quality_path else None,
             naive_tz,
+            topic.value_strings,
         )
 
     def _lookup(self, path: DotPath | None, item: Any, root: Any) -> Any:
@@ -256,7 +279,7 @@ class _Fields:
         found = path.get(item)
         return path.get(root) if found is _MISSING and root is not item else found
 
-    def row(self, item: Any, root: Any, received_ns: int) -> tuple[int, float, int]:
+    def row(self, item: Any, root: Any, received_ns: int, analog: bool) -> tuple[int, float, int]:
         """(time ns, value, quality); a null value is kept as NaN only when the device flags it not good."""
         quality = parse_quality(self._lookup(self.quality, item, root))
         time_ns = parse_time(self._lookup(self.time, item, root), received_ns, self.naive_tz)
@@ -265,7 +288,7 @@ class _Fields:
             if quality == Quality.GOOD:
                 raise PayloadRejected("missing_value", f"no value at {'.'.join(self.value.parts)!r}")
             return time_ns, math.nan, quality
-        return time_ns, parse_value(raw), quality
+        return time_ns, parse_value(raw, analog, self.strings), quality
 
 
 def _load_json(payload: bytes, max_bytes: int) -> Any:
@@ -283,6 +306,8 @@ class JsonDecoder:
 
     fields: _Fields
     max_bytes: int = MAX_PAYLOAD_BYTES
+    binary: frozenset[int] = frozenset()
+    """Slots of binary sensors (door, fan state, ...): the only ones a JSON boolean is a reading of."""
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         if match.slot is None:
@@ -291,7 +316,7 @@ class JsonDecoder:
             document = _load_json(payload, self.max_bytes)
             if not isinstance(document, Mapping):
                 raise PayloadRejected("not_object", f"JSON {type(document).__name__}, expected an object")
-            time_ns, value, quality = self.fields.row(document, document, received_ns)
+            time_ns, value, quality = self.fields.row(document, document, received_ns, match.slot not in self.binary)
         except PayloadRejected as error:
             return _rejected(error.reason, error.detail)
         return Decoded(ReadingBatch.from_columns([match.slot], time_ns, [value], quality))
@@ -310,6 +335,8 @@ class GatewayDecoder:
     item_id: DotPath
     slots: dict[str, int]
     max_bytes: int = MAX_PAYLOAD_BYTES
+    binary: frozenset[int] = frozenset()
+    """Slots of binary sensors: the only ones a JSON boolean is a reading of."""
     columnar: bool = True
     """False decodes every item one by one: the reference the columnar path is tested against."""
     _keys: ItemKeys | None = field(init=False, default=None)
@@ -345,7 +372,7 @@ class GatewayDecoder:
             columns.reject(PayloadRejected("unknown_sensor", f"item id {str(sensor)[:40]!r} is not a sensor here"))
             return False
         try:
-            columns.add(slot, *self.fields.row(item, document, received_ns))
+            columns.add(slot, *self.fields.row(item, document, received_ns, slot not in self.binary))
         except PayloadRejected as error:
             columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"))
             return False
@@ -398,12 +425,19 @@ def _or_none(parse: Any, path: DotPath | None, document: Any, *args: Any) -> Any
 
 
 def decoder_for(
-    topic: MqttTopic, slots: dict[str, int], naive_tz: tzinfo = UTC, max_bytes: int = MAX_PAYLOAD_BYTES
+    topic: MqttTopic,
+    slots: dict[str, int],
+    naive_tz: tzinfo = UTC,
+    max_bytes: int = MAX_PAYLOAD_BYTES,
+    binary: frozenset[int] = frozenset(),
 ) -> PayloadDecoder:
-    """The decoder a config topic asks for; naive timestamps are read in the site's time zone."""
+    """The decoder a config topic asks for; naive timestamps are read in the site's time zone; `binary`
+    holds the slots of binary sensors (every other sensor is analog: a boolean there is refused)."""
     if topic.payload == "number":
         return NumberDecoder(max_bytes)
     fields = _Fields.of(topic, naive_tz)
     if topic.payload == "json":
-        return JsonDecoder(fields, max_bytes)
-    return GatewayDecoder(fields, DotPath.parse(topic.items_path), DotPath.parse(topic.id_path), slots, max_bytes)
+        return JsonDecoder(fields, max_bytes, binary)
+    return GatewayDecoder(
+        fields, DotPath.parse(topic.items_path), DotPath.parse(topic.id_path), slots, max_bytes, binary
+    )

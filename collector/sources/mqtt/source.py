@@ -33,6 +33,7 @@ from collector.sources.mqtt.topics import TopicBinding
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.batch import ReadingBatch
+from hazwatch.config.kinds import BINARY_KINDS
 from hazwatch.config.registry import SensorRegistry
 from hazwatch.config.schema import HazwatchConfig, MqttDevice, MqttSettings
 
@@ -300,6 +301,7 @@ def mqtt_sources(
     settings = config.mqtt
     address = _credentials(parse_mqtt_url(broker_url or settings.url), settings)
     routes: list[Route] = []
+    binary = frozenset(slot for slot, info in enumerate(registry.sensors) if info.kind in BINARY_KINDS)
     for site in config.sites:
         devices = [d for d in site.devices if isinstance(d, MqttDevice)]
         if not devices:
@@ -309,7 +311,7 @@ def mqtt_sources(
         for device in devices:
             for topic in device.topics:
                 binding = TopicBinding.compile(site.id, device, topic, site_slots)
-                routes.append(Route(binding, decoder_for(topic, binding.slots, zone)))
+                routes.append(Route(binding, decoder_for(topic, binding.slots, zone, binary=binary)))
     if not routes:
         return []
     return [
