@@ -7,6 +7,7 @@ Every action, granted or refused, is written to the audit trail with the user wh
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 import os
@@ -15,6 +16,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from collector.alarms.requests import MAX_BODY_BYTES, BadAction, parse_action
 from collector.alarms.store import AlarmStatePersister, AlarmStore, AuditEntry
 from collector.notify.payload import PayloadBuilder, rfc3339
 from detectors.alarms.lifecycle import ActionRefused, AlarmLifecycle, AlarmStatus
@@ -24,8 +26,10 @@ from hazwatch.events import AlarmEvent
 TOKEN_ENV = "HAZWATCH_API_TOKEN"
 ALARM_ACTIONS = ("ack", "shelve", "unshelve", "reset")
 SENSOR_ACTIONS = ("out_of_service", "return_to_service")
-DEFAULT_SHELVE_MINUTES = 60.0
-MAX_SHELVE_MINUTES = 24 * 60.0
+IDLE_TIMEOUT_S = 10.0
+"""A connection that sends no complete request (idle, stalled, or trickling its headers) is closed after this."""
+BODY_TIMEOUT_S = 10.0
+"""A request body not received in full within this is answered 408."""
 
 
 class MissingToken(RuntimeError):
@@ -46,6 +50,8 @@ class AlarmApi:
         token: str | None = None,
         persister: AlarmStatePersister | None = None,
         clock: Callable[[], int] = time.time_ns,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        body_timeout_s: float = BODY_TIMEOUT_S,
     ) -> None:
         token = token if token is not None else os.environ.get(TOKEN_ENV, "")
         if not token:
@@ -56,13 +62,15 @@ class AlarmApi:
         self.dispatch = dispatch
         self.persister = persister
         self.clock = clock
+        self.idle_timeout_s = idle_timeout_s
+        self.body_timeout_s = body_timeout_s
         self.builder = PayloadBuilder(registry)
         self._token = token.encode()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._auth], client_max_size=MAX_BODY_BYTES)
         app.router.add_get("/health", self._health)
         app.router.add_get("/alarms", self._list)
         app.router.add_post("/alarms/{site}/{sensor}/{rule}/{action}", self._alarm_action)
@@ -71,7 +79,7 @@ class AlarmApi:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        self._runner = web.AppRunner(self.app(), access_log=None, keepalive_timeout=self.idle_timeout_s)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.url = f"http://{host}:{port}"
@@ -105,13 +113,18 @@ class AlarmApi:
             )
         return self.registry.sensors[slot]
 
-    @staticmethod
-    async def _body(request: web.Request) -> dict:
+    async def _body(self, request: web.Request) -> dict:
         if not request.can_read_body:
             return {}
         try:
-            body = await request.json()
-        except ValueError:
+            async with asyncio.timeout(self.body_timeout_s):
+                body = await request.json()
+        except TimeoutError:
+            raise web.HTTPRequestTimeout(
+                text=f'{{"error": "body not received within {self.body_timeout_s:g} s"}}',
+                content_type="application/json",
+            ) from None
+        except (ValueError, RecursionError, LookupError):  # not JSON, nested beyond the parser, unknown charset
             raise web.HTTPBadRequest(text='{"error": "body must be JSON"}', content_type="application/json") from None
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text='{"error": "body must be a JSON object"}', content_type="application/json")
@@ -163,14 +176,15 @@ class AlarmApi:
         rule, action = request.match_info["rule"], request.match_info["action"]
         if action not in ALARM_ACTIONS:
             return web.json_response({"error": f"action must be one of {', '.join(ALARM_ACTIONS)}"}, status=404)
-        body = await self._body(request)
-        user = str(body.get("user") or "").strip()
-        if not user:
-            return web.json_response({"error": "say who you are: body field `user`"}, status=400)
-        now = self.clock()
-        detail: dict[str, object] = {k: body[k] for k in ("comment", "minutes") if k in body}
         try:
-            events = self._apply(action, info.slot, rule, user, now, body)
+            body = parse_action(await self._body(request))
+        except BadAction as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        user = body.user
+        now = self.clock()
+        detail = body.detail("comment", "minutes")
+        try:
+            events = self._apply(action, info.slot, rule, user, now, body.minutes)
         except ActionRefused as exc:
             self.store.record_action(user, action, info.site, info.sensor, rule, f"refused: {exc}", detail, time_ns=now)
             return web.json_response({"error": str(exc)}, status=409)
@@ -179,14 +193,11 @@ class AlarmApi:
         entry = self.store.record_action(user, action, info.site, info.sensor, rule, "done", detail, events, now)
         return web.json_response({"audit_id": entry.id, "events": self._finish(events)})
 
-    def _apply(self, action: str, slot: int, rule: str, user: str, now: int, body: dict) -> list[AlarmEvent]:
+    def _apply(self, action: str, slot: int, rule: str, user: str, now: int, minutes: float) -> list[AlarmEvent]:
         lc = self.lifecycle
         if action == "ack":
             return lc.acknowledge(slot, rule, user, now)
         if action == "shelve":
-            minutes = float(body.get("minutes", DEFAULT_SHELVE_MINUTES))
-            if not 0 < minutes <= MAX_SHELVE_MINUTES:
-                raise ValueError(f"minutes must be in (0, {MAX_SHELVE_MINUTES:g}]: shelving is time-limited")
             return lc.shelve(slot, rule, user, now + int(minutes * 60e9), now)
         if action == "unshelve":
             return lc.unshelve(slot, rule, user, now)
@@ -197,12 +208,13 @@ class AlarmApi:
         action = request.match_info["action"]
         if action not in SENSOR_ACTIONS:
             return web.json_response({"error": f"action must be one of {', '.join(SENSOR_ACTIONS)}"}, status=404)
-        body = await self._body(request)
-        user = str(body.get("user") or "").strip()
-        if not user:
-            return web.json_response({"error": "say who you are: body field `user`"}, status=400)
+        try:
+            body = parse_action(await self._body(request))
+        except BadAction as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        user = body.user
         now = self.clock()
-        detail = {k: body[k] for k in ("comment",) if k in body}
+        detail = body.detail("comment")
         change = self.lifecycle.set_out_of_service if action == "out_of_service" else self.lifecycle.return_to_service
         try:
             events = change(info.slot, user, now)
