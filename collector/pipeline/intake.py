@@ -5,7 +5,8 @@ have, and the same rows must be kept from the detectors and from every sink at o
 never becomes a sensor's newest reading anywhere: not in the detectors' late-reading check, not in
 InfluxDB (`last(value)`), not in the status view. Each refusal is counted per reason and its slots are
 handed to the detector, whose health.clock rule turns a run of them into a sensor-health alarm.
-Non-finite GOOD values are refused here too, whatever source produced them: a GOOD reading is a number.
+Non-finite and absurdly large GOOD values are refused here too, whatever source produced them: a GOOD
+reading is a number a sensor could report.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ log = RateLimitedLog(logging.getLogger("hazwatch.intake"))
 FUTURE = "future_time"
 PAST = "past_time"
 NON_FINITE = "non_finite"
+IMPLAUSIBLE = "implausible"
+
+MAX_ABS_VALUE = 1e12
+"""No gas, temperature, pressure, level or flow sensor reads beyond this in any unit hazwatch uses; a GOOD value
+past it (a device sending 1e308) is garbage, and would overflow the detectors' running sums into inf/NaN."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +52,18 @@ class IntakeCheck:
         time = batch.time_ns
         future = time > now_ns + self.max_future_ns
         past = time < now_ns - self.max_past_ns
-        non_finite = (batch.quality == Quality.GOOD) & ~np.isfinite(batch.value)
-        if not (future.any() or past.any() or non_finite.any()):
+        good = batch.quality == Quality.GOOD
+        non_finite = good & ~np.isfinite(batch.value)
+        with np.errstate(invalid="ignore"):
+            implausible = good & (np.abs(batch.value) > MAX_ABS_VALUE)
+        if not (future.any() or past.any() or non_finite.any() or implausible.any()):
             return Screened(batch, np.empty(0, dtype=np.int64))
-        for reason, rows in ((FUTURE, future), (PAST, past), (NON_FINITE, non_finite)):
+        for reason, rows in ((FUTURE, future), (PAST, past), (NON_FINITE, non_finite), (IMPLAUSIBLE, implausible)):
             if rows.any():
                 self._count(reason, batch, rows, now_ns)
         off_clock = future | past
-        return Screened(batch.take(~(off_clock | non_finite)), batch.slot[off_clock].astype(np.int64))
+        refused = off_clock | non_finite | implausible
+        return Screened(batch.take(~refused), batch.slot[off_clock].astype(np.int64))
 
     def _count(self, reason: str, batch: ReadingBatch, rows: np.ndarray, now_ns: int) -> None:
         n = int(rows.sum())

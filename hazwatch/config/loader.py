@@ -72,6 +72,11 @@ def load_config(path: str | Path) -> HazwatchConfig:
             raw = file.read(safe_yaml.MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(source, [ConfigProblem("(file)", source, exc.strerror or str(exc))]) from exc
+    return parse_config_bytes(raw, source)
+
+
+def parse_config_bytes(raw: bytes, source: str = "<config>") -> HazwatchConfig:
+    """A config file's bytes: UTF-8 YAML within the safe limits, then the schema; else ConfigError."""
     if len(raw) > safe_yaml.MAX_BYTES:
         problem = f"YAML refused: larger than {safe_yaml.MAX_BYTES >> 20} MiB"
         raise ConfigError(source, [ConfigProblem("(file)", None, problem)])

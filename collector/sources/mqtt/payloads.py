@@ -143,6 +143,8 @@ _NS_MAX = 2**63 - 1
 
 def _epoch_ns(number: float | int) -> int:
     """Epoch seconds, ms, µs or ns, told apart by magnitude (seconds stay below 1e11 until the year 5138)."""
+    if isinstance(number, int) and number > _NS_MAX:  # beyond any epoch unit, and beyond a float for math
+        raise PayloadRejected("bad_time", f"time {str(number)[:40]} is out of range")
     if not math.isfinite(number) or number <= 0:
         raise PayloadRejected("bad_time", f"time {number} is not a positive epoch")
     magnitude = abs(number)
