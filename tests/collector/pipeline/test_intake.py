@@ -88,3 +88,12 @@ def test_over_limit_readings_after_a_refused_future_one_still_raise_the_alarm() 
     stack.refused(screened.clock_refused, NOW)
     events = stack.update(ReadingBatch.from_columns([FACE] * 3, [NOW + S, NOW + 2 * S, NOW + 3 * S], [2.0] * 3))
     assert max(e.level for e in events if e.slot == FACE and e.rule.startswith("threshold")) == 2
+
+
+def test_a_good_value_no_sensor_could_read_is_refused_before_it_overflows_the_detectors() -> None:
+    """Found by the fuzzer: 1e308 %LEL overflowed the trend rule's running sums into inf."""
+    batch = ReadingBatch.from_columns([FACE, FACE, OTHER], NOW, [1e308, -1e13, 1e308], [0, 0, Quality.FAULT])
+    before = metric("hazwatch_readings_refused_total", reason="implausible")
+    screened = CHECK.screen(batch, NOW)
+    assert screened.accepted.slot.tolist() == [OTHER]
+    assert metric("hazwatch_readings_refused_total", reason="implausible") - before == 2

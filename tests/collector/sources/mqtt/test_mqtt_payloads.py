@@ -348,3 +348,11 @@ def test_a_large_gateway_message_in_the_usual_shape_is_decoded_in_full() -> None
     assert decoded.batch.quality[3] == Quality.CALIBRATION
     assert np.all(decoded.batch.quality[np.arange(499) != 3] == Quality.GOOD)
     assert np.all(decoded.batch.time_ns == 1_700_000_000_000_000_000)
+
+
+def test_an_integer_timestamp_beyond_any_range_rejects_its_item_not_the_message() -> None:
+    """Found by the fuzzer: a 400-digit integer timestamp raised OverflowError and lost the whole message."""
+    payload = '{"data": {"points": [{"id": "TT-1", "v": 70.5, "ts": 1' + "9" * 400 + '}, {"id": "PT-1", "v": 3.0}]}}'
+    decoded = decode(GATEWAY, payload)
+    assert decoded.batch.slot.tolist() == [8]
+    assert reasons(decoded) == ["bad_time"]
