@@ -18,7 +18,7 @@ import numpy as np
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from detectors.engine.stack import DetectorStack, Lifecycle
-from detectors.rules.clock import ClockHealth
+from detectors.rules.clock import BAD_VALUE, CLOCK, RefusedReadings
 from detectors.rules.exposure import ExposureDetector, ExposureParams
 from detectors.rules.health import HealthDetector, HealthParams
 from detectors.rules.multisensor import MultiParams, MultiSensorDetector, RunawaySpec, VentilationSpec, VoteSpec
@@ -340,6 +340,7 @@ def build_detector_stack(registry: SensorRegistry, config: HazwatchConfig, lifec
         TrendDetector(trend_params(registry), labels, units),
         MultiSensorDetector(len(registry), multi_params(registry, config)),
         MultivariateRule(len(registry), multivariate_specs(registry, config)),
-        ClockHealth(labels, config.intake.clock_alarm_after),
+        RefusedReadings(labels, CLOCK, config.intake.refused_alarm_after),
+        RefusedReadings(labels, BAD_VALUE, config.intake.refused_alarm_after),
     ]
     return DetectorStack(len(registry), rules, lifecycle, on_bad_input=count_skipped)

@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from collector.pipeline.intake import IntakeCheck
 from collector.pipeline.protocols import Detector, EventSink, ReadingSink, Source
 from collector.telemetry import metrics
@@ -45,9 +47,12 @@ class Pipeline:
         self.clock = clock
         self.intake = intake
         self._queue: asyncio.Queue[ReadingBatch] = asyncio.Queue()
+        self._refused_values: list[np.ndarray] = []
 
-    def emit(self, batch: ReadingBatch) -> None:
-        if len(batch):
+    def emit(self, batch: ReadingBatch, refused: np.ndarray | None = None) -> None:
+        if refused is not None and len(refused):
+            self._refused_values.append(refused)
+        if len(batch) or refused is not None:
             self._queue.put_nowait(batch)
 
     def dispatch(self, events: list[AlarmEvent]) -> None:
@@ -69,7 +74,11 @@ class Pipeline:
         started = time.perf_counter()
         events = self.detector.update(batch)
         if refused is not None and len(refused):
-            events += self.detector.refused(refused, now_ns)
+            events += self.detector.refused(refused, now_ns, "clock")
+        if self._refused_values:
+            values = np.concatenate(self._refused_values)
+            self._refused_values.clear()
+            events += self.detector.refused(values, self.clock(), "value")
         metrics.DETECTOR_SECONDS.observe(time.perf_counter() - started)
         self.dispatch(events)
         if len(batch):

@@ -94,14 +94,15 @@ class DetectorStack:
                 changes += reset(slot, now_ns)
         return self.lifecycle.apply(self._route(changes), now_ns) if changes else []
 
-    def refused(self, slots: np.ndarray, now_ns: int) -> list[AlarmEvent]:
-        """Readings of `slots` were refused before detection (stamped outside the time window): the rules
-        that watch for that (health.clock) see them here, never as readings."""
+    def refused(self, slots: np.ndarray, now_ns: int, cause: str = "clock") -> list[AlarmEvent]:
+        """Readings of `slots` were refused before detection, for their time (`clock`) or for not being a
+        reading (`value`): the rules that watch for that (health.clock, health.bad_value) see them here,
+        never as readings."""
         changes: list[ConditionChange] = []
         for rule in self.rules:
             refused = getattr(rule, "refused", None)
             if refused is not None:
-                changes += refused(slots, now_ns)
+                changes += refused(slots, now_ns, cause)
         return self.lifecycle.apply(self._route(changes), now_ns) if changes else []
 
     def suppressed(self, slot: int) -> bool:

@@ -1,10 +1,11 @@
-"""health.clock: a sensor whose readings keep arriving stamped outside the accepted time window.
+"""health.clock and health.bad_value: a sensor whose readings keep being refused before detection.
 
-The collector refuses such readings before they reach detection or storage (collector/pipeline/intake.py)
-and tells the stack which slots they were for; this rule turns a run of them into a health alarm, so a
-device with a wrong clock is a visible fault instead of a sensor that silently stops counting. It never
-holds off the sensor's process alarms: the refused readings never reach them, and the offline dead-man
-still runs for a sensor whose every reading is refused.
+The collector refuses a reading stamped outside the accepted time window (collector/pipeline/intake.py) and a
+value that is no reading at all (a JSON boolean on a temperature, a NaN, text; collector/sources/mqtt/payloads.py)
+before it reaches detection or storage, and tells the stack which slots they were for. These rules turn a run
+of them into a health alarm, so a device with a wrong clock or broken firmware is a visible fault instead of
+a sensor that silently stops counting. They never hold off the sensor's process alarms: the refused readings
+never reach them, and the offline dead-man still runs for a sensor whose every reading is refused.
 """
 
 from __future__ import annotations
@@ -18,22 +19,33 @@ from detectors.engine.frame import PAD, Frame, Series
 from detectors.engine.rule import Rule
 
 CLOCK = "health.clock"
+BAD_VALUE = "health.bad_value"
+
+_CAUSE = {CLOCK: "clock", BAD_VALUE: "value"}
+_MESSAGE = {
+    CLOCK: "readings stamped outside the accepted time window (device clock wrong?), refused",
+    BAD_VALUE: "values that are not readings (wrong type, not finite, malformed), refused",
+}
 
 
-class ClockHealth(Rule):
+class RefusedReadings(Rule):
     """Raised after `after` refused readings with no accepted one between; cleared after `after` accepted ones."""
 
-    def __init__(self, labels: Sequence[str], after: int = 3) -> None:
+    def __init__(self, labels: Sequence[str], rule: str = CLOCK, after: int = 3) -> None:
         self.n_slots = len(labels)
         self.labels = labels
+        self.rule = rule
+        self.cause = _CAUSE[rule]
         self.after = after
         self.refused_run = np.zeros(self.n_slots, dtype=np.int64)
         self.accepted_run = np.zeros(self.n_slots, dtype=np.int64)
         self.level = np.zeros(self.n_slots, dtype=np.int8)
 
-    def refused(self, slots: np.ndarray, now_ns: int) -> list[ConditionChange]:
-        """Readings of `slots` (one entry per reading) were refused for their timestamp."""
-        counts = np.bincount(slots, minlength=self.n_slots)
+    def refused(self, slots: np.ndarray, now_ns: int, cause: str) -> list[ConditionChange]:
+        """Readings of `slots` (one entry per reading) were refused for `cause` ('clock' or 'value')."""
+        if cause != self.cause:
+            return []
+        counts = np.bincount(slots, minlength=self.n_slots)[: self.n_slots]
         hit = counts > 0
         self.refused_run[hit] += counts[hit]
         self.accepted_run[hit] = 0
@@ -59,20 +71,16 @@ class ClockHealth(Rule):
     def _change(self, slot: int, level: int, time_ns: int) -> ConditionChange:
         self.level[slot] = level
         label = self.labels[slot]
-        message = (
-            f"{label}: readings stamped outside the accepted time window (device clock wrong?), refused"
-            if level
-            else f"{label}: clock cleared, readings stamped in time again"
-        )
+        name = self.rule.split(".")[1]
         return ConditionChange(
             slot=slot,
-            rule=CLOCK,
+            rule=self.rule,
             category="health",
             level=level,
-            level_name="clock" if level else "normal",
+            level_name=name if level else "normal",
             priority="high",
             value=float("nan"),
             limit=float(self.after),
             time_ns=time_ns,
-            message=message,
+            message=f"{label}: {_MESSAGE[self.rule]}" if level else f"{label}: {name} cleared, readings accepted again",
         )

@@ -26,8 +26,9 @@ class IntakeSettings(StrictModel):
         description="readings stamped further back are refused (reason past_time); a week covers the MQTT "
         "session's queued messages and back-filled device logs",
     )
-    clock_alarm_after: int = Field(
+    refused_alarm_after: int = Field(
         default=3,
         ge=1,
-        description="out-of-window readings of one sensor, with no good one between, before health.clock is raised",
+        description="refused readings of one sensor with no accepted one between before health.clock (for their "
+        "time) or health.bad_value (for their value) is raised; as many accepted ones clear it",
     )

@@ -61,6 +61,8 @@ class Rejection:
     reason: str
     """Short, stable label counted in hazwatch_payloads_rejected{reason=...}."""
     detail: str
+    slot: int | None = None
+    """The sensor the refused value was for, when the topic or item names one (it feeds health.bad_value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +215,8 @@ class _Columns:
         self.value.append(value)
         self.quality.append(quality)
 
-    def reject(self, error: PayloadRejected) -> None:
-        self.rejections.append(Rejection(error.reason, error.detail))
+    def reject(self, error: PayloadRejected, slot: int | None = None) -> None:
+        self.rejections.append(Rejection(error.reason, error.detail, slot))
 
     def decoded(self) -> Decoded:
         batch = ReadingBatch(
@@ -226,8 +228,8 @@ class _Columns:
         return Decoded(batch, self.rejections)
 
 
-def _rejected(reason: str, detail: str) -> Decoded:
-    return Decoded(ReadingBatch.empty(), [Rejection(reason, detail)])
+def _rejected(reason: str, detail: str, slot: int | None = None) -> Decoded:
+    return Decoded(ReadingBatch.empty(), [Rejection(reason, detail, slot)])
 
 
 def _unknown_sensor(match: TopicMatch) -> Decoded:
@@ -242,15 +244,16 @@ class NumberDecoder:
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         if len(payload) > self.max_bytes:
-            return _rejected("too_large", f"{len(payload)} bytes")
+            return _rejected("too_large", f"{len(payload)} bytes", match.slot)
         if match.slot is None:
             return _unknown_sensor(match)
         try:
             value = parse_number_text(payload.decode("ascii"))
         except UnicodeDecodeError:
-            return _rejected("not_number", f"payload {payload[:40]!r} is not a number")
+            return _rejected("not_number", f"payload {payload[:40]!r} is not a number", match.slot)
         except PayloadRejected as error:
-            return _rejected("not_number" if error.reason == "bad_value" else error.reason, error.detail)
+            reason = "not_number" if error.reason == "bad_value" else error.reason
+            return _rejected(reason, error.detail, match.slot)
         return Decoded(ReadingBatch.from_columns([match.slot], received_ns, [value]))
 
 
@@ -320,7 +323,7 @@ class JsonDecoder:
                 raise PayloadRejected("not_object", f"JSON {type(document).__name__}, expected an object")
             time_ns, value, quality = self.fields.row(document, document, received_ns, match.slot not in self.binary)
         except PayloadRejected as error:
-            return _rejected(error.reason, error.detail)
+            return _rejected(error.reason, error.detail, match.slot)
         return Decoded(ReadingBatch.from_columns([match.slot], time_ns, [value], quality))
 
 
@@ -376,7 +379,7 @@ class GatewayDecoder:
         try:
             columns.add(slot, *self.fields.row(item, document, received_ns, slot not in self.binary))
         except PayloadRejected as error:
-            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"))
+            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"), slot)
             return False
         return True
 

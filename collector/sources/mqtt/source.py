@@ -22,6 +22,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -109,6 +110,8 @@ class MqttSource:
         self._connection_log = RateLimitedLog(log)
         self._lock = threading.Lock()
         self._pending: list[ReadingBatch] = []
+        self._refused_slots: list[int] = []
+        """Slots of values refused since the last flush, for health.bad_value (paho's thread appends)."""
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._emit: Emit | None = None
@@ -234,8 +237,9 @@ class MqttSource:
             return
         for rejection in decoded.rejections:
             self._reject(rejection, site, device, topic)
-        if len(decoded.batch):
-            self._hand_over(decoded.batch)
+        refused = [r.slot for r in decoded.rejections if r.slot is not None]
+        if len(decoded.batch) or refused:
+            self._hand_over(decoded.batch, refused)
 
     def _reject(self, rejection: Rejection, site: str, device: str, topic: str) -> None:
         metrics.PAYLOADS_REJECTED.labels(self.name, rejection.reason).inc()
@@ -250,9 +254,10 @@ class MqttSource:
             rejection.detail,
         )
 
-    def _hand_over(self, batch: ReadingBatch) -> None:
+    def _hand_over(self, batch: ReadingBatch, refused: list[int]) -> None:
         with self._lock:
             self._pending.append(batch)
+            self._refused_slots += refused
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
@@ -261,12 +266,17 @@ class MqttSource:
     def _flush(self) -> None:
         with self._lock:
             batches, self._pending = self._pending, []
+            refused, self._refused_slots = self._refused_slots, []
             self._flush_scheduled = False
         if not batches:
             return
         batch = ReadingBatch.concat(batches)
         metrics.READINGS_INGESTED.labels(self.name).inc(len(batch))
-        if self._emit is not None:
+        if self._emit is None:
+            return
+        if refused:
+            self._emit(batch, np.array(refused, dtype=np.int64))
+        else:
             self._emit(batch)
 
 

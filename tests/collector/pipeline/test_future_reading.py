@@ -26,7 +26,8 @@ SITE = "hengda-chem"
 TARGET = "R101-LEL"
 CONTROL = "R102-LEL-1"
 BAD_CLOCK = "R102-LEL-2"
-AREA = {TARGET: "r101", CONTROL: "r102", BAD_CLOCK: "r102"}
+BAD_VALUES = "R102-H2S"
+AREA = {TARGET: "r101", CONTROL: "r102", BAD_CLOCK: "r102", BAD_VALUES: "r102"}
 YEAR_2200_MS = int(datetime(2200, 1, 1, tzinfo=UTC).timestamp() * 1000)
 
 
@@ -62,7 +63,7 @@ def influxd():
         yield server
 
 
-def _publish(client: paho.Client, sensor: str, value: float, ts_ms: int) -> None:
+def _publish(client: paho.Client, sensor: str, value: object, ts_ms: int) -> None:
     payload = json.dumps({"reading": {"value": value, "ts": ts_ms, "status": "ok"}})
     client.publish(f"plant/gds/{AREA[sensor]}/{sensor}", payload, qos=1).wait_for_publish(5)
 
@@ -86,7 +87,7 @@ def test_a_year_2200_reading_never_becomes_a_gas_sensors_current_value(
     )
     runtime = build_runtime(config, RunOptions(influx_url=influxd.url, state_dir=tmp_path / "state"))
     registry = runtime.registry
-    target, control, bad_clock = (registry.slot(SITE, s) for s in (TARGET, CONTROL, BAD_CLOCK))
+    target, control, bad_clock, bad_values = (registry.slot(SITE, s) for s in (TARGET, CONTROL, BAD_CLOCK, BAD_VALUES))
     log = EventLog()
     view = StatusView(registry.sensors)
     runtime.pipeline.reading_sinks.insert(0, view)
@@ -109,6 +110,9 @@ def test_a_year_2200_reading_never_becomes_a_gas_sensors_current_value(
             for _ in range(3):
                 await asyncio.to_thread(_publish, client, BAD_CLOCK, 3.0, YEAR_2200_MS)
             await _wait(lambda: log.of(bad_clock, "health.clock"), 15, "health.clock on the sensor with a bad clock")
+            for value in (True, "3.5", float("nan")):
+                await asyncio.to_thread(_publish, client, BAD_VALUES, value, time.time_ns() // 1_000_000)
+            await _wait(lambda: log.of(bad_values, "health.bad_value"), 15, "health.bad_value on the H2S sensor")
             for _ in range(3):
                 now_ms = time.time_ns() // 1_000_000
                 for sensor in (TARGET, CONTROL):

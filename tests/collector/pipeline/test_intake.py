@@ -97,3 +97,12 @@ def test_a_good_value_no_sensor_could_read_is_refused_before_it_overflows_the_de
     screened = CHECK.screen(batch, NOW)
     assert screened.accepted.slot.tolist() == [OTHER]
     assert metric("hazwatch_readings_refused_total", reason="implausible") - before == 2
+
+
+def test_values_a_source_refused_raise_health_bad_value_not_health_clock() -> None:
+    stack = _stack()
+    events = []
+    for i in range(3):
+        events += stack.refused(np.array([FACE]), NOW + i * S, "value")
+    assert [(e.rule, e.level, e.slot) for e in events] == [("health.bad_value", 1, FACE)]
+    assert "not readings" in events[0].message

@@ -230,3 +230,8 @@ def test_booleans_text_and_non_finite_values_on_analog_sensors_are_refused_and_c
     got = runner.wait_for_slots(np.array([smoke]), since_ns=0)
     assert got.slot.tolist() == [smoke] and got.value.tolist() == [1.0], "a boolean is a binary sensor's reading"
     assert len(runner.readings()) == 1, "no wrong-typed value became a reading"
+    slot_of = {s: plant_registry.slot("hengda-chem", s) for s in ("R101-TT-A", "R101-TT-B", "R101-TT-C", "R101-LEL",
+                                                                  "T201-LT")}  # fmt: skip
+    expected_refused = [slot_of[s] for s in ("R101-TT-A", "R101-TT-B", "R101-TT-C")] + [slot_of["R101-LEL"]] * 4
+    expected_refused += [slot_of["T201-LT"]] * 3
+    assert sorted(runner.refused) == sorted(expected_refused), "each refused value is reported for its sensor"
