@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything hazwatch needs on a fresh Debian/Ubuntu machine: the real servers the demo and tests
-# talk to (Mosquitto, InfluxDB 1.x, VictoriaMetrics for the v2 write path, mbpoll, tmux) and a virtualenv
+# talk to (Mosquitto, InfluxDB 1.x, VictoriaMetrics for the v2 write path, mbpoll, tmux, Chromium for the console's
+# browser tests) and a virtualenv
 # with hazwatch and its test extra. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ command -v influxd >/dev/null 2>&1 || need_apt+=(influxdb)
 command -v mbpoll >/dev/null 2>&1 || need_apt+=(mbpoll)
 command -v victoria-metrics >/dev/null 2>&1 || need_apt+=(victoria-metrics)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -10,10 +10,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from hazwatch.batch import ReadingBatch
 from hazwatch.recordings import FileFormat, format_of
+from hazwatch.storage.lineprotocol import ReadingEncoder
 from simulators.physics.site import Rendering
 
 LONG_COLUMNS = ["time", "site", "sensor", "value", "quality"]
+CHUNK_ROWS = 1 << 20
 
 
 def write_rendering(rendering: Rendering, path: str | Path, wide: bool = False) -> int:
@@ -28,13 +31,13 @@ def write_rendering(rendering: Rendering, path: str | Path, wide: bool = False) 
         if fmt is not FileFormat.CSV:
             raise ValueError("the wide layout is for CSV files")
         return write_wide_csv(rendering, path)
+    if fmt is FileFormat.LINE_PROTOCOL:
+        return write_line_protocol(rendering, path)
     table = rendering.long_table()
     if fmt is FileFormat.CSV:
         write_long_csv(table, path)
-    elif fmt is FileFormat.PARQUET:
-        pq.write_table(table.select(LONG_COLUMNS), path, compression="zstd")
     else:
-        write_line_protocol(table, path)
+        pq.write_table(table.select(LONG_COLUMNS), path, compression="zstd")
     return table.num_rows
 
 
@@ -57,45 +60,20 @@ def write_wide_csv(rendering: Rendering, path: Path) -> int:
     return int(delivered.sum())
 
 
-def write_line_protocol(table: pa.Table, path: Path) -> None:
-    """InfluxDB line protocol in hazwatch's own schema: readings,site,area,sensor,kind value,quality ns."""
+def write_line_protocol(rendering: Rendering, path: Path) -> int:
+    """InfluxDB line protocol in hazwatch's own schema, through the one encoder hazwatch writes with."""
+    encoder = ReadingEncoder.for_tags(
+        [("site", rendering.site), ("area", area), ("sensor", sensor), ("kind", kind)]
+        for area, sensor, kind in zip(rendering.areas, rendering.sensors, rendering.kinds, strict=True)
+    )
+    rows, cols = rendering.delivered_order()
+    readings = rendering.readings
     with path.open("wb") as out:
-        for batch in table.to_batches(max_chunksize=1 << 20):
-            out.write(_line_protocol_bytes(batch))
-
-
-def _line_protocol_bytes(batch: pa.RecordBatch) -> bytes:
-    def text(name: str) -> pa.Array:
-        return batch.column(name).cast(pa.string())
-
-    value = batch.column("value")
-    finite = pc.is_finite(value)
-    value_field = pc.if_else(
-        finite, pc.binary_join_element_wise("value=", pc.cast(value, pa.string()), ",", ""), pa.scalar("", pa.string())
-    )
-    time_ns = pc.cast(batch.column("time"), pa.int64())
-    lines = pc.binary_join_element_wise(
-        "readings,site=",
-        text("site"),
-        ",area=",
-        text("area"),
-        ",sensor=",
-        text("sensor"),
-        ",kind=",
-        text("kind"),
-        " ",
-        value_field,
-        "quality=",
-        pc.cast(batch.column("quality"), pa.string()),
-        "i ",
-        pc.cast(time_ns, pa.string()),
-        "\n",
-        "",
-    )
-    # The joined strings sit back to back in one buffer: that buffer is the file's text.
-    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=lines.offset * 4)
-    return lines.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+        for start in range(0, len(rows), CHUNK_ROWS):
+            r, c = rows[start : start + CHUNK_ROWS], cols[start : start + CHUNK_ROWS]
+            batch = ReadingBatch.from_columns(c, rendering.time_ns[r], readings.values[r, c], readings.quality[r, c])
+            out.write(encoder.encode(batch))
+    return len(rows)
 
 
 def _iso_time(column: pa.Array | pa.ChunkedArray) -> pa.Array:

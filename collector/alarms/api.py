@@ -11,21 +11,17 @@ import asyncio
 import hmac
 import math
 import os
-import time
 from collections.abc import Callable
 
 from aiohttp import web
 
-from collector.alarms.requests import MAX_BODY_BYTES, BadAction, parse_action
-from collector.alarms.store import AlarmStatePersister, AlarmStore, AuditEntry
+from collector.alarms.actions import AlarmActions, UnknownTarget
+from collector.alarms.requests import MAX_BODY_BYTES, ActionBody, parse_action
+from collector.alarms.store import AuditEntry
 from collector.notify.payload import PayloadBuilder, rfc3339
-from detectors.alarms.lifecycle import ActionRefused, AlarmLifecycle, AlarmStatus
-from hazwatch.config import SensorInfo, SensorRegistry
-from hazwatch.events import AlarmEvent
+from detectors.alarms.lifecycle import ActionRefused, AlarmStatus
 
 TOKEN_ENV = "HAZWATCH_API_TOKEN"
-ALARM_ACTIONS = ("ack", "shelve", "unshelve", "reset")
-SENSOR_ACTIONS = ("out_of_service", "return_to_service")
 IDLE_TIMEOUT_S = 10.0
 """A connection that sends no complete request (idle, stalled, or trickling its headers) is closed after this."""
 BODY_TIMEOUT_S = 10.0
@@ -43,31 +39,32 @@ def _number(value: float) -> float | None:
 class AlarmApi:
     def __init__(
         self,
-        lifecycle: AlarmLifecycle,
-        registry: SensorRegistry,
-        store: AlarmStore,
-        dispatch: Callable[[list[AlarmEvent]], None],
+        actions: AlarmActions,
         token: str | None = None,
-        persister: AlarmStatePersister | None = None,
-        clock: Callable[[], int] = time.time_ns,
+        open_prefixes: tuple[str, ...] = (),
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         body_timeout_s: float = BODY_TIMEOUT_S,
     ) -> None:
+        """`open_prefixes`: paths that authenticate their own way (the browser console's session cookie)."""
         token = token if token is not None else os.environ.get(TOKEN_ENV, "")
         if not token:
             raise MissingToken(f"set {TOKEN_ENV} to start the alarm API")
-        self.lifecycle = lifecycle
-        self.registry = registry
-        self.store = store
-        self.dispatch = dispatch
-        self.persister = persister
-        self.clock = clock
+        self.actions = actions
+        self.lifecycle = actions.lifecycle
+        self.registry = actions.registry
+        self.store = actions.store
+        self.builder = PayloadBuilder(actions.registry)
+        self.open_prefixes = ("/health", *open_prefixes)
         self.idle_timeout_s = idle_timeout_s
         self.body_timeout_s = body_timeout_s
-        self.builder = PayloadBuilder(registry)
         self._token = token.encode()
         self._runner: web.AppRunner | None = None
+        self._extensions: list[Callable[[web.Application], None]] = []
         self.url = ""
+
+    def extend(self, install: Callable[[web.Application], None]) -> None:
+        """Add routes served beside the API on the same port (the console)."""
+        self._extensions.append(install)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth], client_max_size=MAX_BODY_BYTES)
@@ -76,6 +73,8 @@ class AlarmApi:
         app.router.add_post("/alarms/{site}/{sensor}/{rule}/{action}", self._alarm_action)
         app.router.add_post("/sensors/{site}/{sensor}/{action}", self._sensor_action)
         app.router.add_get("/audit", self._audit)
+        for install in self._extensions:
+            install(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> str:
@@ -94,7 +93,7 @@ class AlarmApi:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler):
-        if request.path == "/health":
+        if request.path.startswith(self.open_prefixes):
             return await handler(request)
         given = request.headers.get("Authorization", "")
         scheme, _, token = given.partition(" ")
@@ -103,15 +102,6 @@ class AlarmApi:
                 {"error": "a valid bearer token is required"}, status=401, headers={"WWW-Authenticate": "Bearer"}
             )
         return await handler(request)
-
-    def _sensor(self, request: web.Request) -> SensorInfo:
-        site, sensor = request.match_info["site"], request.match_info["sensor"]
-        slot = self.registry.slot(site, sensor)
-        if slot is None:
-            raise web.HTTPNotFound(
-                text=f'{{"error": "no sensor {sensor} at site {site}"}}', content_type="application/json"
-            )
-        return self.registry.sensors[slot]
 
     async def _body(self, request: web.Request) -> dict:
         if not request.can_read_body:
@@ -129,12 +119,6 @@ class AlarmApi:
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text='{"error": "body must be a JSON object"}', content_type="application/json")
         return body
-
-    def _finish(self, events: list[AlarmEvent]) -> list[dict[str, object]]:
-        self.dispatch(events)
-        if self.persister is not None:
-            self.persister.save_now()
-        return [self.builder.build(e) for e in events]
 
     # ---- handlers -------------------------------------------------------------------------
 
@@ -172,57 +156,27 @@ class AlarmApi:
         }
 
     async def _alarm_action(self, request: web.Request) -> web.Response:
-        info = self._sensor(request)
-        rule, action = request.match_info["rule"], request.match_info["action"]
-        if action not in ALARM_ACTIONS:
-            return web.json_response({"error": f"action must be one of {', '.join(ALARM_ACTIONS)}"}, status=404)
+        site, sensor, rule, action = (request.match_info[k] for k in ("site", "sensor", "rule", "action"))
+        return await self._act(
+            request, lambda body: self.actions.on_alarm(site, sensor, rule, action, body.user, body.params())
+        )
+
+    async def _sensor_action(self, request: web.Request) -> web.Response:
+        site, sensor, action = (request.match_info[k] for k in ("site", "sensor", "action"))
+        return await self._act(
+            request, lambda body: self.actions.on_sensor(site, sensor, action, body.user, body.params())
+        )
+
+    async def _act(self, request: web.Request, act: Callable[[ActionBody], object]) -> web.Response:
         try:
-            body = parse_action(await self._body(request))
-        except BadAction as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        user = body.user
-        now = self.clock()
-        detail = body.detail("comment", "minutes")
-        try:
-            events = self._apply(action, info.slot, rule, user, now, body.minutes)
+            done = act(parse_action(await self._body(request)))
+        except UnknownTarget as exc:
+            return web.json_response({"error": str(exc)}, status=404)
         except ActionRefused as exc:
-            self.store.record_action(user, action, info.site, info.sensor, rule, f"refused: {exc}", detail, time_ns=now)
             return web.json_response({"error": str(exc)}, status=409)
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        entry = self.store.record_action(user, action, info.site, info.sensor, rule, "done", detail, events, now)
-        return web.json_response({"audit_id": entry.id, "events": self._finish(events)})
-
-    def _apply(self, action: str, slot: int, rule: str, user: str, now: int, minutes: float) -> list[AlarmEvent]:
-        lc = self.lifecycle
-        if action == "ack":
-            return lc.acknowledge(slot, rule, user, now)
-        if action == "shelve":
-            return lc.shelve(slot, rule, user, now + int(minutes * 60e9), now)
-        if action == "unshelve":
-            return lc.unshelve(slot, rule, user, now)
-        return lc.reset(slot, rule, user, now)
-
-    async def _sensor_action(self, request: web.Request) -> web.Response:
-        info = self._sensor(request)
-        action = request.match_info["action"]
-        if action not in SENSOR_ACTIONS:
-            return web.json_response({"error": f"action must be one of {', '.join(SENSOR_ACTIONS)}"}, status=404)
-        try:
-            body = parse_action(await self._body(request))
-        except BadAction as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        user = body.user
-        now = self.clock()
-        detail = body.detail("comment")
-        change = self.lifecycle.set_out_of_service if action == "out_of_service" else self.lifecycle.return_to_service
-        try:
-            events = change(info.slot, user, now)
-        except ActionRefused as exc:
-            self.store.record_action(user, action, info.site, info.sensor, "*", f"refused: {exc}", detail, time_ns=now)
-            return web.json_response({"error": str(exc)}, status=409)
-        entry = self.store.record_action(user, action, info.site, info.sensor, "*", "done", detail, events, now)
-        return web.json_response({"audit_id": entry.id, "events": self._finish(events)})
+        return web.json_response({"audit_id": done.audit_id, "events": [self.builder.build(e) for e in done.events]})
 
     async def _audit(self, request: web.Request) -> web.Response:
         try:

@@ -13,7 +13,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 
 from collector.storage.kpi_influx import kpi_lines
-from detectors.alarms.kpi import KpiRecord, compute_kpis
+from detectors.alarms.kpi import KpiRecord, compute_kpis, kpi_record
 from hazwatch.config import SensorRegistry
 from hazwatch.events import AlarmEvent
 
@@ -40,12 +40,7 @@ class AlarmKpiWriter:
 
     def submit_events(self, events: Sequence[AlarmEvent]) -> None:
         for event in events:
-            info = self.registry.sensors[event.slot]
-            self._records[info.site].append(
-                KpiRecord(
-                    f"{info.site}/{info.sensor}/{event.rule}", event.transition.value, event.priority, event.time_ns
-                )
-            )
+            self._records[self.registry.sensors[event.slot].site].append(kpi_record(event, self.registry))
 
     def sample(self) -> bytes:
         now_ns = self.clock()
@@ -60,7 +55,7 @@ class AlarmKpiWriter:
                 records.popleft()
             kpis = compute_kpis(records, start_ns=start_ns, end_ns=now_ns)
             lines += kpi_lines(kpis, site, standing=standing[site])
-        return ("\n".join(lines) + "\n").encode()
+        return "".join(lines).encode()
 
     async def run(self) -> None:
         while True:

@@ -11,10 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-DEFAULT_SHELVE_MINUTES = 60.0
-MAX_SHELVE_MINUTES = 24 * 60.0
-MAX_USER_CHARS = 128
-MAX_COMMENT_CHARS = 2000
+from collector.alarms.actions import DEFAULT_SHELVE_MINUTES, MAX_COMMENT_CHARS, MAX_SHELVE_MINUTES, MAX_USER_CHARS
+
 MAX_BODY_BYTES = 64 * 1024
 """An action body is a user, a comment and a number: far below this."""
 
@@ -35,9 +33,9 @@ class ActionBody(BaseModel):
     ] = DEFAULT_SHELVE_MINUTES
     """Shelving is time-limited; only `shelve` reads it."""
 
-    def detail(self, *fields: str) -> dict[str, object]:
-        """The fields the audit trail records for this action (only those the operator sent)."""
-        return {name: getattr(self, name) for name in fields if name in self.model_fields_set}
+    def params(self) -> dict[str, object]:
+        """What the action takes from the body: only the fields the operator sent."""
+        return {name: getattr(self, name) for name in ("comment", "minutes") if name in self.model_fields_set}
 
 
 class BadAction(ValueError):

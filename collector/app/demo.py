@@ -59,6 +59,7 @@ class DemoOptions:
     configs: Sequence[Path] = DEMO_CONFIGS
     api_port: int | None = None
     metrics_port: int | None = None
+    users_file: Path | None = None
 
 
 def with_free_modbus_ports(config: HazwatchConfig) -> HazwatchConfig:
@@ -169,6 +170,7 @@ async def run_demo(options: DemoOptions) -> int:
                     api_port=options.api_port,
                     metrics_port=options.metrics_port,
                     status_view=options.status_view,
+                    users_file=options.users_file,
                 ),
             )
             for server in servers:

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from collector.storage.query import InfluxQuery
+from hazwatch.storage.schema import DATABASE
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -124,14 +127,10 @@ bind-address = "127.0.0.1:{free_port()}"
         _wait_for_http(f"{self.url}/ping", 204, self.process, timeout, "influxd")
 
 
-    def query(self, q: str, database: str = "hazwatch", epoch: str = "ns") -> list[dict]:
+    def query(self, q: str, database: str = DATABASE, epoch: str = "ns") -> list[dict]:
         """Run InfluxQL and return the `series` of the first statement ([] when it matched nothing)."""
-        response = httpx.get(f"{self.url}/query", params={"db": database, "q": q, "epoch": epoch}, timeout=60)
-        response.raise_for_status()
-        result = response.json()["results"][0]
-        if "error" in result:
-            raise RuntimeError(f"InfluxQL error for {q!r}: {result['error']}")
-        return result.get("series", [])
+        with InfluxQuery(self.url, database, timeout=60) as reader:
+            return reader.series(q, epoch)
 
 
 @contextmanager

@@ -10,14 +10,20 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.alarms.actions import AlarmActions
 from collector.alarms.api import TOKEN_ENV, AlarmApi
 from collector.alarms.kpi_writer import AlarmKpiWriter
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
+from collector.console.app import PREFIX as CONSOLE_PREFIX
+from collector.console.app import Console
+from collector.console.feed import ConsoleFeed
+from collector.console.users import Users
 from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
 from collector.notify.webhooks import WebhookNotifier
@@ -53,6 +59,8 @@ class RunOptions:
     api_port: int | None = None
     metrics_port: int | None = None
     status_view: bool = False
+    users_file: Path | None = None
+    """Console users (overrides the config's `console.users_file`); with `api_port`, serves the console."""
 
 
 @dataclass
@@ -82,6 +90,8 @@ def _with_overrides(config: HazwatchConfig, options: RunOptions) -> HazwatchConf
     if options.webhook_urls:
         extra = [Subscriber(name=f"cli-{i}", url=url) for i, url in enumerate(options.webhook_urls)]
         update["webhooks"] = config.webhooks.model_copy(update={"subscribers": [*config.webhooks.subscribers, *extra]})
+    if options.users_file:
+        update["console"] = config.console.model_copy(update={"users_file": str(options.users_file)})
     if options.state_dir:
         update["state_dir"] = str(options.state_dir)
         if not options.line_protocol_file:
@@ -128,17 +138,35 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         status = StatusView(registry.sensors)
         reading_sinks.insert(0, status)
         event_sinks.insert(0, status)
+    users = Users.load(config.console.users_file) if config.console.users_file else None
+    feed = ConsoleFeed(registry) if users else None
+    if feed is not None:
+        event_sinks.append(feed)
     event_sinks.append(storage)
     intake = IntakeCheck(config.intake, [info.key for info in registry.sensors])
     pipeline = Pipeline(sources, stack, reading_sinks, event_sinks, intake=intake)
 
     api = None
     if options.api_port is not None:
-        if os.environ.get(TOKEN_ENV):
-            api = AlarmApi(lifecycle, registry, store, pipeline.dispatch, persister=persister)
-        else:
-            log.warning("alarm API not started: set %s to enable acknowledging over HTTP", TOKEN_ENV)
+        actions = AlarmActions(lifecycle, registry, store, pipeline.dispatch, persister)
+        api = _operator_server(actions, users, feed, config)
     return Runtime(config, registry, pipeline, lifecycle, store, persister, api, status, storage, options.metrics_port)
+
+
+def _operator_server(
+    actions: AlarmActions, users: Users | None, feed: ConsoleFeed | None, config: HazwatchConfig
+) -> AlarmApi | None:
+    """The alarm API for scripts (bearer token) and, with a users file, the operators' console on the same port."""
+    token = os.environ.get(TOKEN_ENV)
+    if not token and users is None:
+        log.warning("alarm API not started: set %s (scripts) or a console users file (operators)", TOKEN_ENV)
+        return None
+    if not token:
+        log.info("alarm JSON API closed (%s not set); the console is served", TOKEN_ENV)
+    api = AlarmApi(actions, token=token or secrets.token_urlsafe(32), open_prefixes=(CONSOLE_PREFIX,))
+    if users is not None and feed is not None:
+        api.extend(Console(actions, feed, users, config.console).install)
+    return api
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = None) -> None:

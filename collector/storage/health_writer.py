@@ -20,12 +20,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from influxdb_client import Point, WritePrecision
 from prometheus_client.metrics import MetricWrapperBase
 
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.batch import ReadingBatch
+from hazwatch.storage.lineprotocol import FieldValue, encode_point
 from hazwatch.storage.schema import HEALTH_INSTANCE_TAG, SYSTEM_HEALTH
 
 COUNTER_FIELDS: dict[str, MetricWrapperBase] = {
@@ -80,35 +80,27 @@ class HealthWriter:
     def sample(self) -> bytes:
         """Line protocol for the current counters; rates are per second since the previous sample."""
         now_ns = self.clock()
-        point = Point(SYSTEM_HEALTH).tag(HEALTH_INSTANCE_TAG, self.instance).field("heartbeat", 1)
+        fields: dict[str, FieldValue] = {"heartbeat": 1}
         elapsed = None if self._previous_ns is None else (now_ns - self._previous_ns) / 1e9
         current = {name: _sum_samples(metric, "_total") for name, metric in COUNTER_FIELDS.items()}
         current["detector_sum"] = _sum_samples(metrics.DETECTOR_SECONDS, "_sum")
         current["detector_count"] = _sum_samples(metrics.DETECTOR_SECONDS, "_count")
         for name in COUNTER_FIELDS:
-            point = point.field(name, current[name])
+            fields[name] = current[name]
             if elapsed:
-                point = point.field(f"{name}_rate", max(current[name] - self._previous[name], 0.0) / elapsed)
+                fields[f"{name}_rate"] = max(current[name] - self._previous[name], 0.0) / elapsed
         for name, metric in GAUGE_FIELDS.items():
-            point = point.field(name, _sum_samples(metric))
+            fields[name] = _sum_samples(metric)
         batches = current["detector_count"] - self._previous.get("detector_count", 0.0)
         if batches > 0:
-            point = point.field(
-                "detector_mean_s", (current["detector_sum"] - self._previous.get("detector_sum", 0.0)) / batches
-            )
-        lines = [point.time(now_ns, WritePrecision.NS).to_line_protocol()]
+            fields["detector_mean_s"] = (current["detector_sum"] - self._previous.get("detector_sum", 0.0)) / batches
+        instance = [(HEALTH_INSTANCE_TAG, self.instance)]
+        lines = [encode_point(SYSTEM_HEALTH, instance, fields, now_ns)]
         for site, device, online in _device_states():
-            device_point = (
-                Point(SYSTEM_HEALTH)
-                .tag(HEALTH_INSTANCE_TAG, self.instance)
-                .tag("site", site)
-                .tag("device", device)
-                .field("online", int(online))
-                .time(now_ns, WritePrecision.NS)
-            )
-            lines.append(device_point.to_line_protocol())
+            device_tags = [*instance, ("site", site), ("device", device)]
+            lines.append(encode_point(SYSTEM_HEALTH, device_tags, {"online": int(online)}, now_ns))
         self._previous, self._previous_ns = current, now_ns
-        return ("\n".join(lines) + "\n").encode()
+        return "".join(lines).encode()
 
     def write_sample(self) -> None:
         """Write one sample; a failing writer is logged (rate-limited) and never stops the collector."""

@@ -1,4 +1,4 @@
-"""Alarm KPIs to and from InfluxDB 1.x (HTTP `/write` and `/query`).
+"""Alarm KPIs to and from InfluxDB 1.x (HTTP `/write`, and the one reader for `/query`).
 
 Writes measurement `alarm_kpi` (one point per analysed period, tagged by site or "all") and reads alarm
 events back from measurement `alarms`, whose rows must carry `rule`, `transition` and `priority`
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import httpx
 
+from collector.storage.query import InfluxQuery
 from detectors.alarms.kpi import AlarmKpis, KpiRecord
-from hazwatch.storage.schema import ALARM_KPI
-
-
-def _escape_tag(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(",", r"\,").replace("=", r"\=").replace(" ", r"\ ")
+from hazwatch.storage.lineprotocol import FieldValue, encode_point
+from hazwatch.storage.schema import ALARM_KPI, ALARMS
 
 
 def kpi_lines(kpis: AlarmKpis, site: str = "all", standing: int | None = None) -> list[str]:
@@ -23,29 +21,29 @@ def kpi_lines(kpis: AlarmKpis, site: str = "all", standing: int | None = None) -
     `site` is a site id, or "all" for a whole deployment; `standing` is the number of alarms
     active at the end of the period when the caller knows it (the live writer does).
     """
-    tag = f"{ALARM_KPI},site={_escape_tag(site)}"
     in_flood = any(p.end_ns >= kpis.end_ns for p in kpis.flood_periods)
-    fields = {
-        "alarms": f"{kpis.alarms}i",
-        "alarms_10min": f"{kpis.alarms_last_interval}i",
-        "per_10min_mean": repr(float(kpis.per_10min_mean)),
-        "per_10min_max": f"{kpis.per_10min_max}i",
-        "flood": f"{int(in_flood)}i",
-        "flood_periods": f"{len(kpis.flood_periods)}i",
-        "flood_percent": repr(float(kpis.flood_percent_time)),
-        "chattering": f"{len(kpis.chattering)}i",
-        "stale": f"{len(kpis.stale)}i",
-        "hours": repr(float(kpis.hours)),
+    fields: dict[str, FieldValue] = {
+        "alarms": kpis.alarms,
+        "alarms_10min": kpis.alarms_last_interval,
+        "per_10min_mean": float(kpis.per_10min_mean),
+        "per_10min_max": kpis.per_10min_max,
+        "flood": int(in_flood),
+        "flood_periods": len(kpis.flood_periods),
+        "flood_percent": float(kpis.flood_percent_time),
+        "chattering": len(kpis.chattering),
+        "stale": len(kpis.stale),
+        "hours": float(kpis.hours),
     }
     if standing is not None:
-        fields["standing"] = f"{standing}i"
-    lines = [f"{tag} {','.join(f'{k}={v}' for k, v in fields.items())} {kpis.end_ns}"]
+        fields["standing"] = standing
+    tags = [("site", site)]
+    lines = [encode_point(ALARM_KPI, tags, fields, kpis.end_ns)]
     lines += [
-        f"{tag},priority={_escape_tag(p)} percent={float(pct)!r} {kpis.end_ns}"
+        encode_point(ALARM_KPI, [*tags, ("priority", p)], {"percent": float(pct)}, kpis.end_ns)
         for p, pct in kpis.priority_split.items()
     ]
     lines += [
-        f"{tag},bad_actor={_escape_tag(key)} activations={count}i,rank={rank}i {kpis.end_ns}"
+        encode_point(ALARM_KPI, [*tags, ("bad_actor", key)], {"activations": count, "rank": rank}, kpis.end_ns)
         for rank, (key, count) in enumerate(kpis.bad_actors, start=1)
     ]
     return lines
@@ -56,7 +54,7 @@ def write_kpis(url: str, database: str, kpis: AlarmKpis, site: str = "all", time
     response = httpx.post(
         f"{url.rstrip('/')}/write",
         params={"db": database, "precision": "ns"},
-        content="\n".join(lines).encode(),
+        content="".join(lines).encode(),
         timeout=timeout,
     )
     response.raise_for_status()
@@ -64,16 +62,10 @@ def write_kpis(url: str, database: str, kpis: AlarmKpis, site: str = "all", time
 
 
 def read_alarm_records(url: str, database: str, hours: float, timeout: float = 30.0) -> list[KpiRecord]:
-    query = f"SELECT * FROM alarms WHERE time > now() - {int(hours * 3600)}s"
-    response = httpx.get(
-        f"{url.rstrip('/')}/query", params={"db": database, "q": query, "epoch": "ns"}, timeout=timeout
-    )
-    response.raise_for_status()
-    result = response.json()["results"][0]
-    if "error" in result:
-        raise RuntimeError(f"InfluxDB refused the query: {result['error']}")
+    with InfluxQuery(url, database, timeout=timeout) as reader:
+        found = reader.series(f"SELECT * FROM {ALARMS} WHERE time > now() - {int(hours * 3600)}s")
     records: list[KpiRecord] = []
-    for series in result.get("series", []):
+    for series in found:
         columns = series["columns"]
         missing = {"site", "sensor", "rule", "transition"} - set(columns)
         if missing:

@@ -22,9 +22,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from collector.views.status import InfluxSnapshot
+from collector.storage.query import InfluxQuery
 from hazwatch.config import SensorInfo
 from hazwatch.config.limits import Limits
+from hazwatch.storage.schema import ALARMS, READINGS
 
 NS = 1_000_000_000
 MAX_POINTS = 600
@@ -56,15 +57,15 @@ def bucket_seconds(start_ns: int, end_ns: int) -> int:
     return max(10, math.ceil((end_ns - start_ns) / NS / MAX_POINTS))
 
 
-def fetch_series(snapshot: InfluxSnapshot, start_ns: int, end_ns: int) -> dict[tuple[str, str], SensorSeries]:
+def fetch_series(reader: InfluxQuery, start_ns: int, end_ns: int) -> dict[tuple[str, str], SensorSeries]:
     bucket = bucket_seconds(start_ns, end_ns)
     query = (
-        'SELECT mean("value") AS "mean", max("value") AS "peak" FROM "readings" '
+        f'SELECT mean("value") AS "mean", max("value") AS "peak" FROM "{READINGS}" '
         f"WHERE time >= {start_ns} AND time <= {end_ns} "
         f'GROUP BY time({bucket}s), "site", "sensor" fill(null)'
     )
     found = {}
-    for series in snapshot.query(query):
+    for series in reader.series(query):
         rows = np.array(series["values"], dtype=object)
         as_float = np.vectorize(lambda v: np.nan if v is None else float(v), otypes=[float])
         found[(series["tags"]["site"], series["tags"]["sensor"])] = SensorSeries(
@@ -92,20 +93,15 @@ def alarm_spans(rows: Sequence[dict], end_ns: int) -> list[AlarmSpan]:
 
 
 def fetch_alarm_spans(
-    snapshot: InfluxSnapshot, start_ns: int, end_ns: int, lookback_s: int = 7 * 86400
+    reader: InfluxQuery, start_ns: int, end_ns: int, lookback_s: int = 7 * 86400
 ) -> list[AlarmSpan]:
     """Looks back before the range so an alarm raised earlier and still open is drawn from the range start."""
     query = (
-        'SELECT "state", "level", "value" FROM "alarms" '
+        f'SELECT "state", "level", "value" FROM "{ALARMS}" '
         f"WHERE time >= {start_ns - lookback_s * NS} AND time <= {end_ns} "
         'GROUP BY "site", "sensor", "rule"'
     )
-    rows = [
-        {**series["tags"], **dict(zip(series["columns"], values, strict=True))}
-        for series in snapshot.query(query)
-        for values in series["values"]
-    ]
-    return [s for s in alarm_spans(rows, end_ns) if s.end_ns >= start_ns]
+    return [s for s in alarm_spans(list(reader.records(query)), end_ns) if s.end_ns >= start_ns]
 
 
 def _limit_bands(ax: Axes, limits: Limits, low: float, high: float) -> None:
@@ -216,11 +212,11 @@ def _html(title: str, sections: list[tuple[str, bytes]], spans: Sequence[AlarmSp
 
 
 def write_report(
-    sensors: Sequence[SensorInfo], snapshot: InfluxSnapshot, start_ns: int, end_ns: int, out: Path
+    sensors: Sequence[SensorInfo], reader: InfluxQuery, start_ns: int, end_ns: int, out: Path
 ) -> list[AlarmSpan]:
     """Write `out` (.html: one plot per area plus the span table; .png: every sensor in one image)."""
-    series = fetch_series(snapshot, start_ns, end_ns)
-    spans = fetch_alarm_spans(snapshot, start_ns, end_ns)
+    series = fetch_series(reader, start_ns, end_ns)
+    spans = fetch_alarm_spans(reader, start_ns, end_ns)
     if out.suffix.lower() == ".png":
         out.write_bytes(_png(plot_sensors(sensors, series, spans, start_ns, end_ns)))
         return spans

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-import httpx
 import numpy as np
 from rich import box
 from rich.columns import Columns
@@ -27,11 +25,13 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from collector.storage.query import InfluxQuery
 from hazwatch.batch import ReadingBatch
 from hazwatch.config.kinds import DEFAULT_RANGE, DEFAULT_UNIT, SensorKind
 from hazwatch.config.limits import Limits
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 from hazwatch.quality import QUALITY_NAMES, Quality
+from hazwatch.storage.schema import ALARMS, READINGS
 
 NS = 1_000_000_000
 OFFLINE_AFTER_POLLS = 3.0
@@ -223,15 +223,15 @@ class StatusView:
 LOOKBACK = "1h"
 ALARM_LOOKBACK = "30d"
 _NEWEST = (
-    'SELECT last("quality") AS "quality" FROM "readings" WHERE time > now() - {lookback} GROUP BY "site", "area", '
+    f'SELECT last("quality") AS "quality" FROM "{READINGS}" WHERE time > now() - {{lookback}} GROUP BY "site", "area", '
     '"sensor", "kind"'
 )
 _NEWEST_VALUE = (
-    'SELECT last("value") AS "value" FROM "readings" WHERE time > now() - {lookback} GROUP BY "site", "sensor"'
+    f'SELECT last("value") AS "value" FROM "{READINGS}" WHERE time > now() - {{lookback}} GROUP BY "site", "sensor"'
 )
 _ACTIVE = (
     'SELECT * FROM (SELECT last("value") AS "value", "limit", "level", "level_name", "state", "priority", '
-    '"category", "transition", "message", "event_id" FROM "alarms" WHERE time > now() - {lookback} '
+    f'"category", "transition", "message", "event_id" FROM "{ALARMS}" WHERE time > now() - {{lookback}} '
     'GROUP BY "site", "sensor", "rule") WHERE "state" <> \'normal\''
 )
 
@@ -259,24 +259,10 @@ class TaggedSensor:
 
 
 class InfluxSnapshot:
-    """Reads the newest state of every sensor and the active alarms over InfluxDB's v1 /query API."""
+    """The newest state of every sensor and the active alarms, read through the one InfluxDB reader."""
 
-    def __init__(self, url: str, database: str, client: httpx.Client | None = None) -> None:
-        self.url = url.rstrip("/")
-        self.database = database
-        self.client = client or httpx.Client(timeout=10)
-        user, password = os.environ.get("HAZWATCH_INFLUX_USER"), os.environ.get("HAZWATCH_INFLUX_PASSWORD")
-        self.auth = {"u": user, "p": password} if user and password else {}
-
-    def query(self, statement: str) -> list[dict]:
-        response = self.client.get(
-            f"{self.url}/query", params={"db": self.database, "q": statement, "epoch": "ns", **self.auth}
-        )
-        response.raise_for_status()
-        result = response.json()["results"][0]
-        if "error" in result:
-            raise RuntimeError(result["error"])
-        return result.get("series", [])
+    def __init__(self, reader: InfluxQuery) -> None:
+        self.query = reader.series
 
     def sensors(self) -> list[TaggedSensor]:
         series = self.query(_NEWEST.format(lookback=LOOKBACK))

@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from hazwatch.config.registry import SensorRegistry
+from hazwatch.events import AlarmEvent
+
 NS = 1_000_000_000
 ACTIVATION = "raise"
 ENDINGS = frozenset({"clear", "reset"})
@@ -28,6 +31,12 @@ class KpiRecord:
     transition: str
     priority: str
     time_ns: int
+
+
+def kpi_record(event: AlarmEvent, registry: SensorRegistry) -> KpiRecord:
+    """The KPI view of one event: the alarm is named site/sensor/rule."""
+    key = f"{registry.sensors[event.slot].key}/{event.rule}"
+    return KpiRecord(key, event.transition.value, event.priority, event.time_ns)
 
 
 @dataclass(frozen=True, slots=True)

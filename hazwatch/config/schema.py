@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from hazwatch.config.console import ConsoleSettings
 from hazwatch.config.detection import DetectionSettings, SensorGroup
 from hazwatch.config.intake import IntakeSettings
 from hazwatch.config.kinds import AreaKind, Location, SensorKind, SiteType
@@ -233,5 +234,6 @@ class HazwatchConfig(StrictModel):
     influxdb: InfluxSettings = Field(default_factory=InfluxSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     state_dir: str = Field(default="./hazwatch-state", description="alarm state, outbox and audit trail")

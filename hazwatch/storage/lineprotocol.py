@@ -1,4 +1,4 @@
-"""InfluxDB line protocol for whole ReadingBatches and for alarm events.
+"""InfluxDB line protocol: the one encoder every writer of hazwatch uses (readings, alarms, KPIs, health, exports).
 
 The tag part of a reading's line depends only on its sensor, so it is escaped once per slot
 at start-up; encoding a batch is then a numpy gather of those prefixes plus one string
@@ -9,7 +9,7 @@ Every line ends with a newline, so encoded chunks can be concatenated and counte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -44,6 +44,28 @@ def tag_set(measurement: str, tags: Iterable[tuple[str, str]]) -> str:
     return ",".join(parts)
 
 
+FieldValue = bool | int | float | str
+
+
+def field_text(value: FieldValue) -> str:
+    """A field value as line protocol types it: booleans, `i`-suffixed integers, floats, quoted strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i"
+    if isinstance(value, float):
+        return repr(value)
+    return escape_string_field(value)
+
+
+def encode_point(
+    measurement: str, tags: Iterable[tuple[str, str]], fields: Mapping[str, FieldValue], time_ns: int
+) -> str:
+    """One line for a single point (health samples, KPIs): the rare writes that are not whole batches."""
+    field_set = ",".join(f"{escape_tag(key)}={field_text(value)}" for key, value in fields.items())
+    return f"{tag_set(measurement, tags)} {field_set} {int(time_ns)}\n"
+
+
 def sensor_tags(info: SensorInfo) -> list[tuple[str, str]]:
     return [("site", info.site), ("area", info.area), ("sensor", info.sensor), ("kind", info.kind.value)]
 
@@ -52,7 +74,18 @@ class ReadingEncoder:
     """Encodes ReadingBatches for the `readings` measurement of one registry's sensors."""
 
     def __init__(self, registry: SensorRegistry, measurement: str = READINGS) -> None:
-        series = [tag_set(measurement, sensor_tags(info)) for info in registry]
+        self._prepare([tag_set(measurement, sensor_tags(info)) for info in registry])
+
+    @classmethod
+    def for_tags(
+        cls, tags_per_slot: Iterable[Iterable[tuple[str, str]]], measurement: str = READINGS
+    ) -> ReadingEncoder:
+        """An encoder for series known by their tags alone (exported simulations have no registry)."""
+        encoder = cls.__new__(cls)
+        encoder._prepare([tag_set(measurement, tags) for tags in tags_per_slot])
+        return encoder
+
+    def _prepare(self, series: list[str]) -> None:
         self._series = np.array(series, dtype=object)
         self._with_value = np.array([s + " value=" for s in series], dtype=object)
         self._value_sep = np.array([s + " " for s in series], dtype=object)

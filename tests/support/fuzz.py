@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from collector.alarms.actions import AlarmActions
 from collector.alarms.api import AlarmApi
 from collector.alarms.store import AlarmStore
 from collector.app.localservices import free_port
@@ -209,7 +210,8 @@ class RunningApi:
         self.store = AlarmStore.in_state_dir(Path(self.folder.name))
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.api = AlarmApi(AlarmLifecycle(), MINE_REGISTRY, self.store, lambda events: None, token="fuzz-token-123")
+        actions = AlarmActions(AlarmLifecycle(), MINE_REGISTRY, self.store, lambda events: None)
+        self.api = AlarmApi(actions, token="fuzz-token-123")
         port = free_port()
         self.url = asyncio.run_coroutine_threadsafe(self.api.start("127.0.0.1", port), self.loop).result(10)
         self.client = httpx.Client(base_url=self.url, headers={"Authorization": "Bearer fuzz-token-123"}, timeout=30)

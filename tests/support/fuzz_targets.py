@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from collector.alarms.requests import MAX_COMMENT_CHARS, MAX_USER_CHARS
+from collector.alarms.actions import MAX_COMMENT_CHARS, MAX_USER_CHARS
 from collector.pipeline.detection import build_detector_stack
 from collector.pipeline.intake import IntakeCheck
 from collector.sources.modbus.decode import decode_response

@@ -3,6 +3,7 @@
 from collector.app.cli import (  # noqa: F401  (each module registers its commands)
     alarms,
     check,
+    console,
     dashboards,
     demo,
     evaluate,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from collector.app.cli.app import app
+from collector.app.cli.app import EXIT_BAD_CONFIG, app, err_console
 from collector.app.demo import DemoOptions, run_demo
+from collector.console.users import UsersFileError
 
 
 @app.command()
@@ -23,6 +25,9 @@ def demo(
     view: Annotated[bool, typer.Option("--view/--no-view", help="live terminal table of every sensor")] = True,
     api_port: Annotated[int | None, typer.Option(help="serve the alarm API (needs HAZWATCH_API_TOKEN)")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics")] = None,
+    users: Annotated[
+        Path | None, typer.Option(help="console users file: serves the alarm console on --api-port at /console")
+    ] = None,
 ) -> None:
     """Run a simulated coal mine (Modbus) and chemical plant (MQTT) through the real pipeline."""
     options = DemoOptions(
@@ -34,5 +39,11 @@ def demo(
         status_view=view,
         api_port=api_port,
         metrics_port=metrics_port,
+        users_file=users,
     )
-    raise typer.Exit(asyncio.run(run_demo(options)))
+    try:
+        code = asyncio.run(run_demo(options))
+    except UsersFileError as exc:
+        err_console.print(f"[bold red]refused[/]: {exc}")
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    raise typer.Exit(code)

@@ -12,8 +12,8 @@ import httpx
 import typer
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, err_console, load_or_exit
+from collector.storage.query import InfluxQuery
 from collector.views.report import write_report
-from collector.views.status import InfluxSnapshot
 from hazwatch.config import SensorRegistry
 
 _RELATIVE = re.compile(r"^now(?:-(\d+)([smhd]))?$")
@@ -64,7 +64,7 @@ def report(
         err_console.print("[bold red]--from must be before --to[/]")
         raise typer.Exit(EXIT_BAD_CONFIG)
     try:
-        spans = write_report(sensors, InfluxSnapshot(influx_url, database), start_ns, end_ns, out)
+        spans = write_report(sensors, InfluxQuery(influx_url, database), start_ns, end_ns, out)
     except (httpx.HTTPError, RuntimeError) as exc:
         err_console.print(f"[bold red]cannot read InfluxDB[/] at {influx_url}: {exc}")
         raise typer.Exit(EXIT_RUNTIME) from None

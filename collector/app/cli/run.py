@@ -10,6 +10,7 @@ import typer
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, app, err_console, load_or_exit
 from collector.app.runtime import RunOptions, build_runtime, serve
+from collector.console.users import UsersFileError
 from collector.notify.signing import MissingSecret
 
 
@@ -23,6 +24,9 @@ def run(
     api_port: Annotated[int | None, typer.Option(help="serve the alarm API (needs HAZWATCH_API_TOKEN)")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="serve Prometheus /metrics on this port")] = None,
     status: Annotated[bool, typer.Option("--status/--no-status", help="live terminal table of sensors")] = False,
+    users: Annotated[
+        Path | None, typer.Option(help="console users file: serves the alarm console on --api-port at /console")
+    ] = None,
 ) -> None:
     """Read every configured sensor, run the detectors and deliver readings and alarms until stopped."""
     config = load_or_exit(configs)
@@ -34,10 +38,11 @@ def run(
         api_port=api_port,
         metrics_port=metrics_port,
         status_view=status,
+        users_file=users,
     )
     try:
         runtime = build_runtime(config, options)
-    except MissingSecret as exc:
+    except (MissingSecret, UsersFileError) as exc:
         err_console.print(f"[bold red]refused[/]: {exc}")
         raise typer.Exit(EXIT_BAD_CONFIG) from None
 

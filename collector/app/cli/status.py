@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from collector.app.cli.app import EXIT_RUNTIME, app, console, err_console, load_or_exit
+from collector.storage.query import InfluxQuery
 from collector.views.status import InfluxSnapshot, StatusView, ViewSensor
 from hazwatch.batch import ReadingBatch
 from hazwatch.config import SensorRegistry
@@ -67,7 +68,7 @@ def status(
     ] = None,
 ) -> None:
     """Live terminal view of every sensor (value, level colour, trend, health) and the active alarms."""
-    snapshot = InfluxSnapshot(influx_url, database)
+    snapshot = InfluxSnapshot(InfluxQuery(influx_url, database))
     try:
         sensors: list[ViewSensor] = list(SensorRegistry.from_config(load_or_exit(config))) if config else []
         if not sensors:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from collector.notify.payload import PayloadBuilder
-from detectors.alarms.kpi import KpiRecord
+from detectors.alarms.kpi import KpiRecord, kpi_record
 from hazwatch.config.registry import SensorRegistry
 from hazwatch.events import AlarmEvent
 
@@ -34,15 +34,7 @@ FIELDS = [  # the CSV columns: the webhook payload's flat fields
 
 
 def kpi_records(events: Sequence[AlarmEvent], registry: SensorRegistry) -> list[KpiRecord]:
-    return [
-        KpiRecord(
-            key=f"{registry.sensors[e.slot].key}/{e.rule}",
-            transition=e.transition.value,
-            priority=e.priority,
-            time_ns=e.time_ns,
-        )
-        for e in events
-    ]
+    return [kpi_record(e, registry) for e in events]
 
 
 def write_events(path: str | Path, events: Sequence[AlarmEvent], registry: SensorRegistry) -> int:

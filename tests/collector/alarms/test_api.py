@@ -2,62 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
+from collector.alarms.actions import AlarmActions
 from collector.alarms.api import AlarmApi, MissingToken
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
 from collector.app.cli.app import app
-from collector.app.localservices import free_port
-from detectors.alarms.conditions import ConditionChange
 from detectors.alarms.lifecycle import AlarmLifecycle
 from hazwatch.config import SensorRegistry, load_config
 from hazwatch.config.examples import EXAMPLES
-from hazwatch.events import AlarmEvent, AlarmState, Transition
+from hazwatch.events import AlarmState, Transition
+from tests.support.alarm_server import FACE, RULE, SITE, RunningApi, running_api
 
 TOKEN = "t0ken-for-tests"
-SITE, FACE = "xinyuan-mine", "LW-CH4-T1"
-RULE = "threshold.high"
-
-
-@dataclass
-class RunningApi:
-    url: str
-    registry: SensorRegistry
-    lifecycle: AlarmLifecycle
-    store: AlarmStore
-    loop: asyncio.AbstractEventLoop
-    dispatched: list[AlarmEvent] = field(default_factory=list)
-
-    def on_loop(self, fn: Callable[[], object]) -> object:
-        """Run `fn` on the API's event loop, as the collector's detectors would."""
-
-        async def call() -> object:
-            return fn()
-
-        return asyncio.run_coroutine_threadsafe(call(), self.loop).result(10)
-
-    def raise_methane(self, level: int, value: float, t_s: float = 1.0) -> None:
-        slot = self.registry.slot(SITE, FACE)
-        change = ConditionChange(
-            slot, RULE, "process", level, "power_cut" if level == 2 else "alarm", "high", value, 1.0,
-            int(t_s * 1e9), f"CH4 {value} %", latch=level == 2,
-        )  # fmt: skip
-        self.on_loop(lambda: self.dispatched.extend(self.lifecycle.apply([change], int(t_s * 1e9))))
-
-    def post(self, action: str, token: str = TOKEN, **body) -> httpx.Response:
-        return httpx.post(
-            f"{self.url}/alarms/{SITE}/{FACE}/{RULE}/{action}", json=body, headers={"Authorization": f"Bearer {token}"}
-        )
-
-    def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {TOKEN}"})
 
 
 @pytest.fixture(scope="module")
@@ -67,26 +28,14 @@ def registry() -> SensorRegistry:
 
 @pytest.fixture
 def api(tmp_path, registry) -> Iterator[RunningApi]:
-    lifecycle = AlarmLifecycle()
-    store = AlarmStore.in_state_dir(tmp_path)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    running = RunningApi("", registry, lifecycle, store, loop)
-    persister = AlarmStatePersister(lifecycle, store, registry)
-    server = AlarmApi(lifecycle, registry, store, running.dispatched.extend, token=TOKEN, persister=persister)
-    running.url = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", free_port()), loop).result(10)
-    yield running
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    store.close()
+    with running_api(tmp_path, registry, TOKEN) as running:
+        yield running
 
 
 def test_the_api_refuses_to_start_without_a_token(tmp_path, registry, monkeypatch):
     monkeypatch.delenv("HAZWATCH_API_TOKEN", raising=False)
     with pytest.raises(MissingToken):
-        AlarmApi(AlarmLifecycle(), registry, AlarmStore.in_state_dir(tmp_path), lambda events: None)
+        AlarmApi(AlarmActions(AlarmLifecycle(), registry, AlarmStore.in_state_dir(tmp_path), lambda events: None))
 
 
 def test_every_alarm_endpoint_needs_the_bearer_token(api):

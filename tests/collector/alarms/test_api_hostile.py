@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from collector.alarms.actions import AlarmActions
 from collector.alarms.api import AlarmApi
 from collector.alarms.requests import MAX_BODY_BYTES
 from collector.alarms.store import AlarmStore
@@ -52,8 +53,8 @@ def api(tmp_path) -> Iterator[Api]:
     store = AlarmStore.in_state_dir(tmp_path)
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
-    server = AlarmApi(lifecycle, registry, store, lambda events: None, token=TOKEN, idle_timeout_s=IDLE_S,
-                      body_timeout_s=BODY_S)  # fmt: skip
+    actions = AlarmActions(lifecycle, registry, store, lambda events: None)
+    server = AlarmApi(actions, token=TOKEN, idle_timeout_s=IDLE_S, body_timeout_s=BODY_S)
     port = free_port()
     url = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", port), loop).result(10)
     yield Api(url, port, lifecycle, store)

@@ -150,3 +150,5 @@ def test_a_year_2200_reading_never_becomes_a_gas_sensors_current_value(
         " AND time > now() + 1d"
     )
     assert future == [], "no year-2200 point was stored"
+    bad = influxd.query(f"SELECT count(\"value\") FROM \"readings\" WHERE \"sensor\" = '{BAD_VALUES}'")
+    assert bad == [], "true, text and NaN were never stored as readings"

@@ -9,10 +9,22 @@ from influxdb_client import Point
 from influxdb_client.client.write.point import _escape_tag_value
 
 from hazwatch.batch import ReadingBatch
-from hazwatch.config import SensorRegistry
+from hazwatch.config import SensorRegistry, load_configs
+from hazwatch.config.examples import MINE_EXAMPLE, PLANT_EXAMPLE
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 from hazwatch.quality import Quality
-from hazwatch.storage.lineprotocol import AlarmEncoder, ReadingEncoder, escape_string_field, escape_tag
+from hazwatch.storage.lineprotocol import (
+    AlarmEncoder,
+    ReadingEncoder,
+    encode_point,
+    escape_string_field,
+    escape_tag,
+)
+
+
+@pytest.fixture(scope="module")
+def registry() -> SensorRegistry:
+    return SensorRegistry.from_config(load_configs([MINE_EXAMPLE, PLANT_EXAMPLE]))
 
 
 def test_a_good_reading_has_value_and_quality_and_a_gap_has_quality_only(registry: SensorRegistry) -> None:
@@ -86,3 +98,25 @@ def test_an_alarm_line_carries_sensor_tags_event_tags_and_text_fields(registry: 
         "level_name=power\\ cut,state=unacknowledged,rule=threshold,category=process,transition=escalate,"
         'priority=critical value=1.52,event_id="e1",message="over \\"1.5\\"" 99\n'
     )
+
+
+def test_a_single_point_types_its_fields_as_influxdb_client_would() -> None:
+    point = (
+        Point("hazwatch_health")
+        .tag("instance", "host a,b")
+        .field("heartbeat", 1)
+        .field("rate", 2.5)
+        .field("note", 'say "hi"')
+        .field("ok", True)
+        .time(1_700_000_000_000_000_000)
+    )
+    fields = {"heartbeat": 1, "note": 'say "hi"', "ok": True, "rate": 2.5}  # Point sorts its fields
+    line = encode_point("hazwatch_health", [("instance", "host a,b")], fields, 1_700_000_000_000_000_000)
+    assert line == point.to_line_protocol() + "\n"
+
+
+def test_an_exported_series_known_only_by_its_tags_is_escaped_like_a_registered_one(registry: SensorRegistry) -> None:
+    info = registry.sensors[0]
+    tags = [("site", info.site), ("area", info.area), ("sensor", info.sensor), ("kind", info.kind.value)]
+    batch = ReadingBatch.from_columns([0], [1_000], [0.5], [Quality.GOOD])
+    assert ReadingEncoder.for_tags([tags]).encode(batch) == ReadingEncoder(registry).encode(batch)

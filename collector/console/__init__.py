@@ -1,0 +1,1 @@
+"""The operators' alarm console in the browser: summary, acknowledge, shelve, reset, history, live."""
