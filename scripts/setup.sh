@@ -27,3 +27,8 @@ done
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+
+# An outside Sparkplug B edge node for the tests (tests/collector/sources/mqtt/spb_edge_node.py): pysparkplug
+# pins paho-mqtt below 2 while hazwatch needs 2.x, so it lives in a virtualenv of its own.
+[ -x .venv-sparkplug/bin/python ] || python3 -m venv .venv-sparkplug
+.venv-sparkplug/bin/python -m pip install -q "pysparkplug>=0.6.1"

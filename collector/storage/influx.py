@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 from collector.storage.influx_v1 import StatementError, V1Writer
 from collector.storage.influx_v2 import V2Writer
 from collector.storage.spool import Spool
-from collector.storage.writer import InfluxWriter, PayloadTooLarge, TransientWriteError, WriteResult
+from collector.storage.writer import InfluxWriter, PayloadTooLarge, ServerMismatch, TransientWriteError, WriteResult
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.batch import ReadingBatch
@@ -223,6 +223,16 @@ class InfluxSink:
 
     def _on_retry(self, state: RetryCallState) -> None:
         metrics.INFLUX_WRITE_ERRORS.inc()
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, ServerMismatch):
+            self._rate_limited.error(
+                "mismatch",
+                "InfluxDB config does not match the server: %s; keeping %d points (spool %d) until it is fixed",
+                error,
+                self.backlog,
+                self._spool.points,
+            )
+            return
         self._rate_limited.warning(
             "unreachable",
             "InfluxDB %s not writable (%s); keeping %d points (spool %d), retrying",
@@ -262,6 +272,9 @@ class InfluxSink:
     async def _prepare(self) -> None:
         try:
             await self.writer.prepare()
+            self.prepared = True
+        except ServerMismatch as exc:
+            log.error("InfluxDB config does not match the server (readings are kept until it is fixed): %s", exc)
             self.prepared = True
         except TransientWriteError as exc:
             self._rate_limited.warning("prepare", "InfluxDB %s not reachable yet: %s", self.writer.description, exc)

@@ -19,6 +19,14 @@ class TransientWriteError(Exception):
     """The database could not take the request now (unreachable, 5xx, auth); keep the data and retry."""
 
 
+class ServerMismatch(TransientWriteError):
+    """The server is not what the config says (a 1.x server behind `api: v2`, a missing bucket).
+
+    Still retried, so nothing is dropped while the operator fixes the config, but logged as an error
+    that names the mismatch and the setting to change, not as an outage.
+    """
+
+
 class PayloadTooLarge(Exception):
     """The server refused the request body's size; smaller requests will pass."""
 

@@ -21,7 +21,19 @@ READINGS_REFUSED = Counter(
 )
 MQTT_CONNECTED = Gauge("hazwatch_mqtt_connected", "1 while the MQTT source is connected and subscribed", ["source"])
 MODBUS_REQUESTS = Counter("hazwatch_modbus_requests", "Modbus read requests", ["site", "device", "outcome"])
-DEVICE_ONLINE = Gauge("hazwatch_device_online", "1 when the device's last poll succeeded", ["site", "device"])
+MODBUS_REQUEST_SPLITS = Counter(
+    "hazwatch_modbus_request_splits", "Merged Modbus requests a device refused and that were split", ["site", "device"]
+)
+SPARKPLUG_SEQ_GAPS = Counter(
+    "hazwatch_sparkplug_seq_gaps", "Sparkplug B messages whose seq did not follow the previous one", ["site", "device"]
+)
+SPARKPLUG_REBIRTHS = Counter(
+    "hazwatch_sparkplug_rebirth_requests", "NCMD Node Control/Rebirth requests sent to edge nodes", ["site", "device"]
+)
+DEVICE_ONLINE = Gauge(
+    "hazwatch_device_online", "1 when the device's last poll was answered, with data for at least one request",
+    ["site", "device"],
+)
 INFLUX_POINTS_WRITTEN = Counter("hazwatch_influx_points_written", "Points accepted by InfluxDB")
 INFLUX_WRITE_ERRORS = Counter("hazwatch_influx_write_errors", "Failed InfluxDB write requests")
 INFLUX_QUEUE_POINTS = Gauge("hazwatch_influx_queue_points", "Points waiting in memory for InfluxDB")

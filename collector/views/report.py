@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from collector.storage.query import InfluxQuery
 from hazwatch.config import SensorInfo
-from hazwatch.config.limits import Limits
+from hazwatch.config.limits import Limits, level_bands
 from hazwatch.storage.schema import ALARMS, READINGS
 
 NS = 1_000_000_000
@@ -105,15 +105,8 @@ def fetch_alarm_spans(
 
 
 def _limit_bands(ax: Axes, limits: Limits, low: float, high: float) -> None:
-    for i, lv in enumerate(sorted(limits.high, key=lambda lv: lv.value)):
-        above = sorted(limits.high, key=lambda lv: lv.value)[i + 1 :]
-        top = above[0].value if above else high
-        ax.axhspan(lv.value, max(top, lv.value), color=LEVEL_COLORS.get(lv.level, "#8b0000"), alpha=0.12, lw=0)
-        ax.axhline(lv.value, color=LEVEL_COLORS.get(lv.level, "#8b0000"), lw=0.8, ls="--")
-    for i, lv in enumerate(sorted(limits.low, key=lambda lv: lv.value, reverse=True)):
-        below = sorted(limits.low, key=lambda lv: lv.value, reverse=True)[i + 1 :]
-        bottom = below[0].value if below else low
-        ax.axhspan(min(bottom, lv.value), lv.value, color=LEVEL_COLORS.get(lv.level, "#8b0000"), alpha=0.12, lw=0)
+    for lv, bottom, top in level_bands(limits, low, high):
+        ax.axhspan(bottom, top, color=LEVEL_COLORS.get(lv.level, "#8b0000"), alpha=0.12, lw=0)
         ax.axhline(lv.value, color=LEVEL_COLORS.get(lv.level, "#8b0000"), lw=0.8, ls="--")
 
 

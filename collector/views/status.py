@@ -28,7 +28,7 @@ from rich.text import Text
 from collector.storage.query import InfluxQuery
 from hazwatch.batch import ReadingBatch
 from hazwatch.config.kinds import DEFAULT_RANGE, DEFAULT_UNIT, SensorKind
-from hazwatch.config.limits import Limits
+from hazwatch.config.limits import Limits, level_reached
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 from hazwatch.quality import QUALITY_NAMES, Quality
 from hazwatch.storage.schema import ALARMS, READINGS
@@ -71,15 +71,6 @@ class ViewSensor(Protocol):
     range_min: float
     range_max: float
     poll_interval: float
-
-
-def limit_level(limits: Limits, value: float) -> int:
-    """The level the config assigns to a value (high limits active at >=, low at <=); 0 when normal."""
-    if not math.isfinite(value):
-        return 0
-    levels = [lv.level for lv in limits.high if value >= lv.value]
-    levels += [lv.level for lv in limits.low if value <= lv.value]
-    return max(levels, default=0)
 
 
 class StatusView:
@@ -160,7 +151,7 @@ class StatusView:
             (e.level for (s, _), e in self.active.items() if s == slot and e.category == "process"), default=0
         )
         judged = current and quality == Quality.GOOD
-        level = max(alarm_level, limit_level(sensor.limits, value) if judged else 0)
+        level = max(alarm_level, level_reached(sensor.limits, value) if judged else 0)
         if silent:
             health = Text("no data" if not seen else f"offline {(now_ns - self.time_ns[slot]) / NS:.0f} s")
             health.stylize(HEALTH_STYLES[Quality.OFFLINE])

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from detectors.alarms.conditions import ConditionChange
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import PAD, Frame, Series
 from detectors.engine.rule import Rule
 
@@ -84,3 +85,17 @@ class RefusedReadings(Rule):
             time_ns=time_ns,
             message=f"{label}: {_MESSAGE[self.rule]}" if level else f"{label}: {name} cleared, readings accepted again",
         )
+
+
+AFTER = Parameter(
+    "intake.refused_alarm_after", "3", "readings in a row",
+    "engineering choice: one stray stamp or value is counted, not an alarm; a device that keeps doing it is a fault",
+)  # fmt: skip
+
+RULE = RuleDeclaration(
+    name="clock",
+    phase=Phase.HEALTH,
+    build=lambda setup: RefusedReadings(setup.labels, CLOCK, setup.config.intake.refused_alarm_after),
+    parameters=(AFTER,),
+    after=("health",),
+)

@@ -17,9 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from detectors.alarms.conditions import ConditionChange
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import NEVER, Frame, Series
 from detectors.engine.members import Members, as_array
 from detectors.engine.rule import Rule
+from detectors.engine.setup import Setup
+from detectors.rules.health import offline_after_s
+from hazwatch.config.defaults import EXPOSURE_LIMITS_PPM
+from hazwatch.config.kinds import TOXIC_KINDS, SensorKind
 
 STEL = "exposure.stel"
 TWA = "exposure.twa"
@@ -30,6 +35,9 @@ TWA_MINUTES = 480
 COARSE_MINUTES = 15
 _FINE = STEL_MINUTES + 1
 _COARSE = TWA_MINUTES // COARSE_MINUTES + 2
+
+EXPOSURE_KINDS: frozenset[SensorKind] = TOXIC_KINDS
+"""Kinds with TWA/STEL on by default (a sensor's `detect.exposure` overrides)."""
 
 
 @dataclass(frozen=True)
@@ -192,3 +200,34 @@ class ExposureDetector(Rule):
                 )
             )
         return out
+
+
+# ---- from the site config ----------------------------------------------------------------------------
+
+
+def exposure_params(setup: Setup) -> ExposureParams:
+    registry = setup.registry
+    n = len(registry)
+    stel = np.full(n, np.nan)
+    twa = np.full(n, np.nan)
+    for s in registry:
+        wanted = s.detect.exposure if s.detect.exposure is not None else s.kind in EXPOSURE_KINDS
+        if wanted and s.detect.wants("exposure") and s.kind in EXPOSURE_LIMITS_PPM:
+            twa[s.slot], stel[s.slot] = EXPOSURE_LIMITS_PPM[s.kind]
+    gap = np.array([offline_after_s(s) for s in registry])
+    return ExposureParams(stel_limit=stel, twa_limit=twa, max_gap_s=np.where(np.isfinite(gap), gap, 60.0))
+
+
+RULE = RuleDeclaration(
+    name="exposure",
+    phase=Phase.SENSOR,
+    after=("threshold",),
+    build=lambda setup: ExposureDetector(exposure_params(setup), setup.labels, setup.units),
+    parameters=(
+        Parameter("TWA / STEL limits", "per toxic kind (hazwatch/config/defaults.py EXPOSURE_LIMITS_PPM)", "ppm",
+                  "DOMAIN.md §2: GBZ 2.1-2019 occupational exposure limits, GB/T 50493 §5.5.2"),
+        Parameter("exposure", "on for toxic kinds", "switch", "GB/T 50493 §5.5.2"),
+        Parameter("max_gap_s", "the sensor's offline time (60 s when offline is off)", "s",
+                  "engineering choice: a dead sensor is the health rules' business, not exposure"),
+    ),
+)

@@ -10,15 +10,21 @@ on whether the reading was interference.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from detectors.alarms.conditions import ConditionChange
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import NEVER, PAD, Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.scan import changed_cells, last_decision
+from detectors.engine.setup import Setup
+from hazwatch.config.kinds import BINARY_KINDS, GAS_KINDS, SensorKind
+from hazwatch.config.limits import first_high_limit
+from hazwatch.config.registry import SensorInfo
 from hazwatch.quality import Quality
 
 OFFLINE = "health.offline"
@@ -30,6 +36,24 @@ OVERRANGE = "health.overrange"
 STUCK = "health.stuck"
 SPIKE = "health.spike"
 DISAGREEMENT = "health.disagreement"
+
+
+ANALOG_KINDS: frozenset[SensorKind] = frozenset(SensorKind) - BINARY_KINDS
+
+STUCK_AFTER_S: dict[SensorKind, float] = {
+    **dict.fromkeys(ANALOG_KINDS, 3600.0),
+    SensorKind.AIR_VELOCITY: 1800.0,
+}
+"""Flat-line time that makes a sensor stuck (engineering choice; binary kinds never get stuck alarms)."""
+
+SPIKE_JUMP_FRACTION = 0.5
+"""A 1–2 reading jump of half the range and back is interference, not atmosphere (DOMAIN.md §4)."""
+
+SPIKE_HOLD_S = 300.0
+"""A spike alarm stays this long after the last spike, so repeated interference is one alarm."""
+
+ZERO_BAND_FRACTION = 0.0025
+"""'Reads zero' for the tampering check: within 0.25 % of the range (0.01 % on a 0–4 % CH4 head)."""
 
 
 @dataclass(frozen=True)
@@ -420,3 +444,83 @@ class HealthDetector(Rule):
             DISAGREEMENT: f"{label} reads {value:.4g} {unit} while a sensor on its airflow path is in alarm",
         }[rule]
         return " ".join(text.split())
+
+
+# ---- from the site config ----------------------------------------------------------------------------
+
+
+def offline_after_s(info: SensorInfo) -> float:
+    """The dead-man time of a sensor (NaN when switched off); exposure and group rules reuse it as 'stale'."""
+    return info.poll_interval * info.detect.offline_after_intervals if info.detect.wants("offline") else math.nan
+
+
+def _stuck_after_s(s: SensorInfo) -> float:
+    if not s.detect.wants("stuck") or s.kind not in STUCK_AFTER_S:
+        return math.nan
+    return s.detect.stuck_after_s or STUCK_AFTER_S[s.kind]
+
+
+def _spike_jump(s: SensorInfo) -> float:
+    wanted = s.detect.spikes if s.detect.spikes is not None else s.kind in ANALOG_KINDS
+    if not wanted or not s.detect.wants("spikes"):
+        return math.nan
+    return (s.detect.spike_jump_fraction or SPIKE_JUMP_FRACTION) * (s.range_max - s.range_min)
+
+
+def health_params(setup: Setup) -> HealthParams:
+    registry, config = setup.registry, setup.config
+    sensors = list(registry)
+    span = registry.range_max - registry.range_min
+    devices: dict[tuple[str, str], int] = {}
+    device_of = np.full(len(sensors), -1, dtype=np.int64)
+    for s in sensors:
+        if s.device is not None:
+            device_of[s.slot] = devices.setdefault((s.site, s.device), len(devices))
+    paths: list[list[int]] = []
+    names: list[str] = []
+    for site in config.sites:
+        for area in site.areas:
+            for i, path in enumerate(area.airflow_paths):
+                slots = [registry.slot(site.id, ref) for ref in path]
+                paths.append([slot for slot in slots if slot is not None])
+                names.append(f"{site.id}/{area.id} path {i + 1}")
+    in_range = np.array([s.detect.wants("range") for s in sensors], dtype=bool)
+    return HealthParams(
+        range_min=np.where(in_range, registry.range_min, -np.inf),
+        range_max=np.where(in_range, registry.range_max, np.inf),
+        range_margin=np.array([s.detect.range_margin_fraction for s in sensors]) * span,
+        overrange_is_fault=np.array([s.kind not in GAS_KINDS for s in sensors], dtype=bool),
+        stuck_after_s=np.array([_stuck_after_s(s) for s in sensors]),
+        stuck_tolerance=np.zeros(len(sensors)),
+        spike_jump=np.array([_spike_jump(s) for s in sensors]),
+        spike_hold_s=np.full(len(sensors), SPIKE_HOLD_S),
+        offline_after_s=np.array([offline_after_s(s) for s in sensors]),
+        long_offline_after_s=np.array([s.detect.long_offline_after_s for s in sensors]),
+        device=device_of,
+        device_names=[f"{site}/{device}" for site, device in devices],
+        airflow_paths=paths,
+        path_names=names,
+        path_alarm=np.array([first_high_limit(s.limits) for s in sensors]),
+        zero_band=ZERO_BAND_FRACTION * span,
+    )
+
+
+RULE = RuleDeclaration(
+    name="health",
+    phase=Phase.HEALTH,
+    build=lambda setup: HealthDetector(health_params(setup), setup.labels, setup.units),
+    parameters=(
+        Parameter("offline_after_intervals", "3", "poll intervals", "DOMAIN.md §3: offline is a gap, never zero; "
+                  "engineering choice: three missed polls, so one lost packet is not an alarm"),
+        Parameter("long_offline_after_s", "300", "s", "engineering choice: what a safety bureau is sent"),
+        Parameter("range_margin_fraction", "0.02", "fraction of range", "engineering choice: zero drift and "
+                  "span error (DOMAIN.md §3 sensor specifications)"),
+        Parameter("stuck_after_s", "3600; air velocity 1800; binary kinds never", "s", "engineering choice "
+                  "(DOMAIN.md §4: stuck value, incl. 0.00 tampering)"),
+        Parameter("spike_jump_fraction", "0.5 (analog kinds)", "fraction of range", "DOMAIN.md §4: 1–2 sample "
+                  "spikes near full scale"),
+        Parameter("spike_hold_s", "300", "s", "engineering choice: repeated interference is one alarm"),
+        Parameter("zero_band", "0.25 % of the range", "sensor unit", "engineering choice: 0.01 % on a 0–4 % CH4 "
+                  "head, inside its ±0.10 error (DOMAIN.md §3); airflow-path tampering check (DOMAIN.md §3)"),
+    ),
+)

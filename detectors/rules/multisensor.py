@@ -25,9 +25,12 @@ import numpy as np
 
 from detectors.alarms.conditions import ConditionChange
 from detectors.engine.blocks import BlockSeries, ols_slope
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import NEVER, Frame, Series
 from detectors.engine.rule import Rule
-from detectors.rules.threshold import LevelSpec
+from detectors.engine.setup import Setup
+from detectors.rules.threshold import LevelSpec, level_specs
+from hazwatch.config.detection import RunawayGroup, VentilationGroup, VoteGroup
 
 VENTILATION = "multi.ventilation"
 RUNAWAY = "multi.runaway"
@@ -271,3 +274,80 @@ def _vote(values: np.ndarray) -> float:
     if len(values):
         return float(values.max())
     return float("nan")
+
+
+# ---- from the site config ----------------------------------------------------------------------------
+
+
+def multi_params(setup: Setup) -> MultiParams:
+    registry = setup.registry
+    ventilation: list[VentilationSpec] = []
+    runaway: list[RunawaySpec] = []
+    vote: list[VoteSpec] = []
+    for site in setup.config.sites:
+
+        def slot(ref: str, site_id: str = site.id) -> int:
+            found = registry.slot(site_id, ref)
+            if found is None:
+                raise ValueError(f"group refers to unknown sensor {site_id}/{ref}")
+            return found
+
+        for group in site.groups:
+            if isinstance(group, VentilationGroup):
+                ventilation.append(
+                    VentilationSpec(
+                        name=group.name,
+                        methane=slot(group.methane),
+                        velocity=slot(group.air_velocity),
+                        methane_rate_per_min=group.methane_rate_per_min,
+                        velocity_drop_fraction=group.velocity_drop_fraction,
+                        window_s=group.window_s,
+                        baseline_s=group.baseline_s,
+                    )
+                )
+            elif isinstance(group, RunawayGroup):
+                pressure = registry.sensors[slot(group.pressure)]
+                runaway.append(
+                    RunawaySpec(
+                        name=group.name,
+                        temperature=slot(group.temperature),
+                        pressure=pressure.slot,
+                        pressure_span=pressure.range_max - pressure.range_min,
+                        temperature_rate_per_min=group.temperature_rate_per_min,
+                        pressure_rate_per_min=group.pressure_rate_per_min,
+                        window_s=group.window_s,
+                    )
+                )
+            elif isinstance(group, VoteGroup):
+                members = tuple(slot(ref) for ref in group.sensors)
+                first = registry.sensors[members[0]]
+                vote.append(
+                    VoteSpec(
+                        name=group.name,
+                        members=members,
+                        levels=level_specs(first.limits.high),
+                        stale_after_s=first.poll_interval * group.stale_after_intervals,
+                        unit=first.unit,
+                    )
+                )
+    return MultiParams(ventilation=ventilation, runaway=runaway, vote=vote)
+
+
+RULE = RuleDeclaration(
+    name="multisensor",
+    phase=Phase.GROUP,
+    build=lambda setup: MultiSensorDetector(len(setup.registry), multi_params(setup)),
+    parameters=(
+        Parameter("ventilation: methane_rate_per_min", "0.01", "% CH4/min",
+                  "DOMAIN.md §4: a stopped local fan makes CH4 climb ≈ +0.02 %/min"),
+        Parameter("ventilation: velocity_drop_fraction", "0.2", "fraction of baseline",
+                  "engineering choice; DOMAIN.md §2 air velocity 0.25–4 m/s at a face"),
+        Parameter("ventilation: window_s / baseline_s", "120 / 1800", "s", "engineering choice"),
+        Parameter("runaway: temperature_rate_per_min", "0.5", "°C/min",
+                  "DOMAIN.md §4: normal |dT/dt| < 0.1 °C/min, 0.5 and more on cooling loss"),
+        Parameter("runaway: pressure_rate_per_min", "0.5", "% of range/min",
+                  "DOMAIN.md §4: pressure follows vapour pressure"),
+        Parameter("vote_2oo3: stale_after_intervals", "3", "poll intervals", "IEC 61511 practice (degraded vote)"),
+        Parameter("block", "10", "s", "engineering choice: slopes on 10 s block means"),
+    ),
+)

@@ -34,9 +34,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from detectors.alarms.conditions import ConditionChange
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import NEVER, Frame, Series
 from detectors.engine.rule import Rule
+from detectors.engine.setup import Setup
+from detectors.rules.health import offline_after_s
 from detectors.rules.multivariate import MultivariateDetector, MultivariateParams
+from hazwatch.config.detection import MultivariateGroup
+from hazwatch.config.kinds import SensorKind
+from hazwatch.config.registry import SensorInfo
 
 MULTIVARIATE = "multi.multivariate"
 LEVEL_NAME = "unit_abnormal"
@@ -223,3 +229,57 @@ def _validate(spec: MultivariateSpec, n_slots: int, params: MultivariateParams) 
             f"multivariate group {spec.name!r}: fit_samples must be at least {least} for {m} sensors "
             f"({params.warmup_rows} warm-up rows + 2 per sensor), got {spec.fit_samples}"
         )
+
+
+# ---- from the site config ----------------------------------------------------------------------------
+
+
+def held_after_s(info: SensorInfo) -> float:
+    """A unit-model member counts as held once the health rule would call it offline (3 polls if that is off)."""
+    after = offline_after_s(info)
+    return after if math.isfinite(after) else 3 * info.poll_interval
+
+
+def multivariate_specs(setup: Setup) -> list[MultivariateSpec]:
+    """Temperatures enter as rates: a unit warms for minutes after start-up, so its temperature level soon
+    leaves any calibration window while its rate stays comparable (docs/evaluation.md)."""
+    registry = setup.registry
+    specs: list[MultivariateSpec] = []
+    labels = setup.labels
+    for site in setup.config.sites:
+        for group in site.groups:
+            if not isinstance(group, MultivariateGroup):
+                continue
+            members = []
+            for ref in group.sensors:
+                found = registry.slot(site.id, ref)
+                if found is None:
+                    raise ValueError(f"group refers to unknown sensor {site.id}/{ref}")
+                members.append(found)
+            specs.append(
+                MultivariateSpec(
+                    name=group.name,
+                    members=tuple(members),
+                    fit_samples=group.fit_samples,
+                    rate_channels=tuple(
+                        i for i, slot in enumerate(members) if registry.sensors[slot].kind is SensorKind.TEMPERATURE
+                    ),
+                    labels=tuple(labels[slot] for slot in members),
+                    stale_after_s=max(held_after_s(registry.sensors[slot]) for slot in members),
+                )
+            )
+    return specs
+
+
+RULE = RuleDeclaration(
+    name="multivariate",
+    phase=Phase.GROUP,
+    build=lambda setup: MultivariateRule(len(setup.registry), multivariate_specs(setup)),
+    parameters=(
+        Parameter("fit_samples", "400", "rows", "engineering choice, measured on SKAB (docs/evaluation.md)"),
+        Parameter("margin / quantile / persistence", "5 × the calibration 0.99 quantile; 5 of 10 rows on, 5 off",
+                  "score", "engineering choice, measured on SKAB (docs/evaluation.md)"),
+        Parameter("off_delay_s", "60", "s", "ISA-18.2 starting delay for temperature (DOMAIN.md §3, u)"),
+        Parameter("stale_after_s", "the slowest member's offline time", "s", "engineering choice"),
+    ),
+)

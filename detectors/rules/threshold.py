@@ -9,15 +9,19 @@ comparison, so a quiet province costs two vector compares per batch.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from detectors.alarms.conditions import ConditionChange
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import NEVER, Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.scan import changed_cells, last_decision, run_start
+from detectors.engine.setup import Setup
+from hazwatch.config.limits import LimitLevel
 
 HIGH = "threshold.high"
 LOW = "threshold.low"
@@ -265,3 +269,50 @@ class ThresholdDetector(Rule):
                 out.append(self._change(side, slot, level, before, float(side.last_value[slot]), now_ns))
                 side.level[slot] = level
         return out
+
+
+# ---- from the site config ----------------------------------------------------------------------------
+
+
+def level_specs(levels: Sequence[LimitLevel]) -> list[LevelSpec]:
+    return [
+        LevelSpec(
+            level=lv.level,
+            name=lv.name,
+            value=lv.value,
+            reset=lv.reset_value,
+            on_delay_s=lv.on_delay,
+            off_delay_s=lv.off_delay,
+            latch=lv.latch,
+            priority=lv.priority,
+            action=lv.action,
+        )
+        for lv in levels
+    ]
+
+
+@functools.cache
+def shared_level_specs(levels: tuple[LimitLevel, ...]) -> tuple[LevelSpec, ...]:
+    """Sensors with the same limits share one set of specs: a province has 600k sensors but a few dozen
+    distinct limit sets, and a spec object per sensor cost ~150 bytes each (benchmarks, docs/performance.md)."""
+    return tuple(level_specs(levels))
+
+
+def threshold_detector(setup: Setup) -> ThresholdDetector:
+    registry = setup.registry
+    high = LevelTable([shared_level_specs(tuple(s.limits.high)) for s in registry])
+    low = LevelTable([shared_level_specs(tuple(s.limits.low)) for s in registry])
+    return ThresholdDetector(high, low, setup.labels, setup.units)
+
+
+RULE = RuleDeclaration(
+    name="threshold",
+    phase=Phase.SENSOR,
+    build=threshold_detector,
+    parameters=(
+        Parameter("limits.high / limits.low", "per site type, area and kind (hazwatch/config/defaults.py)",
+                  "sensor unit", "DOMAIN.md §1–2: AQ 1029-2019, Coal Mine Safety Regulations, GB/T 50493-2019"),
+        Parameter("on_delay / off_delay", "0 (never on the CH4 power-cut path)", "s",
+                  "DOMAIN.md §1: cut within 2 s; §3 ISA-18.2 starting delays (u)"),
+    ),
+)

@@ -15,6 +15,7 @@ the same answer for any batching.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,14 +23,38 @@ import numpy as np
 
 from detectors.alarms.conditions import ConditionChange
 from detectors.engine.blocks import BlockSeries, ols_slope
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import Frame, Series
 from detectors.engine.rule import Rule
+from detectors.engine.setup import Setup
+from hazwatch.config.detection import Forecast, RateOfRise
+from hazwatch.config.kinds import GAS_KINDS, SensorKind
+from hazwatch.config.limits import first_high_limit
 
 RATE = "trend.rate"
 DRIFT = "trend.drift"
 FORECAST = "trend.forecast"
 
 _MIN_FORECAST_BLOCKS = 6
+
+RATE_OF_RISE_DEFAULTS: dict[SensorKind, RateOfRise] = {
+    SensorKind.CH4: RateOfRise(limit_per_min=0.2, window_s=60.0),
+    SensorKind.CO: RateOfRise(limit_per_min=5.0 / 60.0, window_s=1800.0),
+    SensorKind.TEMPERATURE: RateOfRise(limit_per_min=0.5, window_s=60.0),
+}
+"""CH4 %/min (outburst, fan stop), CO 5 ppm/h (spontaneous combustion), dT/dt 0.5 °C/min (runaway onset)."""
+
+FORECAST_DEFAULTS: dict[SensorKind, Forecast] = {
+    **dict.fromkeys(
+        (GAS_KINDS - {SensorKind.O2, SensorKind.CO}) | {SensorKind.TEMPERATURE, SensorKind.PRESSURE, SensorKind.LEVEL},
+        Forecast(),
+    ),
+    SensorKind.CO: Forecast(horizon_s=3600.0, window_s=1800.0),
+}
+"""Time-to-limit warnings: 15 min ahead from a 5 min window; CO creeps, so 1 h ahead from 30 min."""
+
+FORECAST_POINTS = 16
+"""Block means per forecast window: enough pairs for a robust median, few enough to stay cheap."""
 
 
 @dataclass(frozen=True)
@@ -240,3 +265,77 @@ def _theil_sen(times: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, np.nda
         slope = np.nanmedian(np.where(np.isfinite(slopes), slopes, np.nan), axis=1)
         at_end = np.nanmedian(means - slope[:, None] * t, axis=1)
     return slope, at_end
+
+
+# ---- from the site config ----------------------------------------------------------------------------
+
+
+def trend_params(setup: Setup) -> TrendParams:
+    registry = setup.registry
+    n = len(registry)
+    block_s = np.full(n, 60.0)
+    rate_limit = np.full(n, np.nan)
+    rate_blocks = np.zeros(n, dtype=np.int64)
+    target = np.full(n, np.nan)
+    forecast_blocks = np.zeros(n, dtype=np.int64)
+    horizon = np.full(n, np.nan)
+    drift_k = np.full(n, np.nan)
+    drift_h = np.full(n, np.nan)
+    baseline_s = np.full(n, 3600.0)
+    sigma_floor = np.zeros(n)
+    warmup = np.zeros(n, dtype=np.int64)
+    freeze = np.full(n, np.inf)
+    for s in registry:
+        d = s.detect
+        rate = (d.rate_of_rise or RATE_OF_RISE_DEFAULTS.get(s.kind)) if d.wants("rate_of_rise") else None
+        forecast = (d.forecast or FORECAST_DEFAULTS.get(s.kind)) if d.wants("forecast") else None
+        limit = first_high_limit(s.limits)
+        if forecast is not None and math.isfinite(limit):
+            block_s[s.slot] = forecast.window_s / (FORECAST_POINTS - 1)
+            forecast_blocks[s.slot] = FORECAST_POINTS
+            target[s.slot] = limit
+            horizon[s.slot] = forecast.horizon_s
+        elif rate is not None:
+            block_s[s.slot] = rate.window_s / 4
+        elif d.drift is not None:
+            block_s[s.slot] = d.drift.block_s
+        if rate is not None:
+            rate_limit[s.slot] = rate.limit_per_min
+            rate_blocks[s.slot] = max(1, round(rate.window_s / block_s[s.slot]))
+        if d.drift is not None and d.wants("drift"):
+            drift_k[s.slot], drift_h[s.slot] = d.drift.k, d.drift.h
+            baseline_s[s.slot] = d.drift.baseline_s
+            warmup[s.slot] = d.drift.warmup_blocks
+            sigma_floor[s.slot] = d.drift.sigma_floor or 0.005 * (s.range_max - s.range_min)
+        freeze[s.slot] = limit
+    return TrendParams(
+        block_s=block_s,
+        rate_limit_per_min=rate_limit,
+        rate_blocks=rate_blocks,
+        forecast_target=target,
+        forecast_blocks=forecast_blocks,
+        forecast_horizon_s=horizon,
+        drift_k=drift_k,
+        drift_h=drift_h,
+        drift_baseline_s=baseline_s,
+        drift_sigma_floor=sigma_floor,
+        drift_warmup_blocks=warmup,
+        freeze_above=freeze,
+    )
+
+
+RULE = RuleDeclaration(
+    name="trend",
+    phase=Phase.SENSOR,
+    after=("threshold",),
+    build=lambda setup: TrendDetector(trend_params(setup), setup.labels, setup.units),
+    parameters=(
+        Parameter("rate_of_rise", "CH4 0.2 %/min over 60 s; CO 5 ppm/h over 30 min; temperature 0.5 °C/min over "
+                  "60 s", "unit/min, s", "DOMAIN.md §4: fan stop +0.02 %/min, outburst; spontaneous combustion; "
+                  "runaway 0.5 → 10 °C/min"),
+        Parameter("forecast", "15 min ahead from a 5 min window; CO 1 h ahead from 30 min; not O2", "s",
+                  "engineering choice: time-to-limit warning before the first high limit (DOMAIN.md §1–2)"),
+        Parameter("drift", "off; k 0.5, h 8, 60 s blocks, 1 h baseline, 30 warm-up blocks, floor 0.5 % of range",
+                  "σ, s", "Page 1954 CUSUM; DOMAIN.md §4: drift ±0.1 % CH4 per 15 days"),
+    ),
+)

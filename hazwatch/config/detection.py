@@ -1,16 +1,15 @@
 """Per-sensor detector settings and multi-sensor groups. Unset fields take the kind's defaults.
 
-The per-kind defaults below are starting points from shared/DOMAIN.md (sources in docs/detectors.md);
-figures DOMAIN.md marks (u) and engineering choices made here are overridable per sensor.
+These models are the site-config format, validated with field paths when a file is loaded; the per-kind
+defaults, with their sources, are declared by the rule that uses them (detectors/rules/*.py).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
-from hazwatch.config.kinds import BINARY_KINDS, GAS_KINDS, TOXIC_KINDS, SensorKind
 from hazwatch.config.limits import StrictModel
 
 Rule = Literal["rate_of_rise", "forecast", "drift", "stuck", "spikes", "exposure", "offline", "range"]
@@ -55,6 +54,11 @@ class DetectionSettings(StrictModel):
         default=0.02, ge=0, description="tolerance outside the physical range, as a fraction of it"
     )
     disable: list[Rule] = Field(default_factory=list, description="switch off rules the kind has by default")
+    rules: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings of rules that declare their own (detectors/rules/*.py), by rule name; the rule "
+        "catalog validates each block against the rule's model before anything starts",
+    )
 
     def wants(self, rule: Rule) -> bool:
         return rule not in self.disable
@@ -108,38 +112,3 @@ class MultivariateGroup(StrictModel):
 
 
 SensorGroup = Annotated[VentilationGroup | RunawayGroup | VoteGroup | MultivariateGroup, Field(discriminator="type")]
-
-
-# ---- per-kind defaults --------------------------------------------------------------------------------
-
-ANALOG_KINDS: frozenset[SensorKind] = frozenset(SensorKind) - BINARY_KINDS
-
-STUCK_AFTER_S: dict[SensorKind, float] = {
-    **dict.fromkeys(ANALOG_KINDS, 3600.0),
-    SensorKind.AIR_VELOCITY: 1800.0,
-}
-"""Flat-line time that makes a sensor stuck (engineering choice; binary kinds never get stuck alarms)."""
-
-RATE_OF_RISE: dict[SensorKind, RateOfRise] = {
-    SensorKind.CH4: RateOfRise(limit_per_min=0.2, window_s=60.0),
-    SensorKind.CO: RateOfRise(limit_per_min=5.0 / 60.0, window_s=1800.0),
-    SensorKind.TEMPERATURE: RateOfRise(limit_per_min=0.5, window_s=60.0),
-}
-"""CH4 %/min (outburst, fan stop), CO 5 ppm/h (spontaneous combustion), dT/dt 0.5 °C/min (runaway onset)."""
-
-FORECAST: dict[SensorKind, Forecast] = {
-    **dict.fromkeys(
-        (GAS_KINDS - {SensorKind.O2, SensorKind.CO}) | {SensorKind.TEMPERATURE, SensorKind.PRESSURE, SensorKind.LEVEL},
-        Forecast(),
-    ),
-    SensorKind.CO: Forecast(horizon_s=3600.0, window_s=1800.0),
-}
-"""Time-to-limit warnings: 15 min ahead from a 5 min window; CO creeps, so 1 h ahead from 30 min."""
-
-SPIKE_JUMP_FRACTION = 0.5
-"""A 1–2 reading jump of half the range and back is interference, not atmosphere (DOMAIN.md §4)."""
-
-SPIKE_HOLD_S = 300.0
-"""A spike alarm stays this long after the last spike, so repeated interference is one alarm."""
-
-EXPOSURE_KINDS: frozenset[SensorKind] = TOXIC_KINDS

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+import math
+from typing import Literal, Self, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Priority = Literal["low", "medium", "high", "critical"]
 Action = Literal["alarm", "power_cut", "trip", "evacuate"]
+ArrayOrFloat = TypeVar("ArrayOrFloat", float, np.ndarray)
 
 
 class StrictModel(BaseModel):
@@ -62,3 +65,46 @@ class Limits(StrictModel):
                         f"{side} level {lv.level} reset {lv.reset_value} is on the alarm side of its limit {lv.value}"
                     )
         return self
+
+
+# ---- the one judgement of a reading against its limits -----------------------------------------------
+# The threshold rule (detectors/rules/threshold.py) raises a level on exactly this condition, before its
+# deadband and delays; views, reports and the scenario checker use these functions, never their own test.
+
+
+def reaches(value: ArrayOrFloat, limit: float, high: bool) -> ArrayOrFloat:
+    """A reading at or beyond a limit: >= a high limit, <= a low one (NaN never reaches); arrays work."""
+    return value >= limit if high else value <= limit
+
+
+def level_reached(limits: Limits, value: float) -> int:
+    """The highest level whose limit the reading reaches, on either side; 0 when normal or not a number."""
+    if not math.isfinite(value):
+        return 0
+    levels = [lv.level for lv in limits.high if reaches(value, lv.value, True)]
+    levels += [lv.level for lv in limits.low if reaches(value, lv.value, False)]
+    return max(levels, default=0)
+
+
+def limit_of(limits: Limits, high: bool, level: int) -> LimitLevel | None:
+    """The limit of one level on one side, or None when the sensor has no such level."""
+    return next((lv for lv in (limits.high if high else limits.low) if lv.level == level), None)
+
+
+def level_bands(limits: Limits, bottom: float, top: float) -> list[tuple[LimitLevel, float, float]]:
+    """(limit, from, to) value ranges that reach each limit and not the next one out, for plots: a high level
+    from its value up to the next high level's value (or `top`), a low level from `bottom` or the next
+    low level's value up to its own."""
+    bands: list[tuple[LimitLevel, float, float]] = []
+    highs = sorted(limits.high, key=lambda lv: lv.value)
+    for lv, above in zip(highs, [*highs[1:], None], strict=False):
+        bands.append((lv, lv.value, max(above.value if above else top, lv.value)))
+    lows = sorted(limits.low, key=lambda lv: lv.value, reverse=True)
+    for lv, below in zip(lows, [*lows[1:], None], strict=False):
+        bands.append((lv, min(below.value if below else bottom, lv.value), lv.value))
+    return bands
+
+
+def first_high_limit(limits: Limits) -> float:
+    """The lowest high limit (inf without one): what forecasts aim at and what a path member alarms at."""
+    return min((lv.value for lv in limits.high), default=math.inf)

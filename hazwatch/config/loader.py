@@ -180,6 +180,11 @@ def _check_site(site: Site, prefix: str) -> Iterable[ConfigProblem]:
                 (f"{dpath}.topics[{ti}].sensor", t.sensor) for ti, t in enumerate(device.topics) if t.sensor
             ]
             + [(f"{dpath}.sensors[{xi}]", ref) for xi, ref in enumerate(device.sensors)]
+            + [
+                (f"{dpath}.sparkplug.metrics[{mi}].sensor", m.sensor)
+                for mi, m in enumerate(device.sparkplug.metrics if device.sparkplug else [])
+                if m.sensor not in device.sensors
+            ]
         )
         for path, ref in refs:
             if ref not in sensors:

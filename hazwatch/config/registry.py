@@ -76,7 +76,7 @@ class SensorRegistry:
                         device_of[reg.sensor] = (device.id, device.poll_interval)
                     continue
                 named = [t.sensor for t in device.topics if t.sensor]
-                for sensor_id in [*device.sensors, *named]:
+                for sensor_id in [*device.sensors, *named, *device.sparkplug_sensors]:
                     device_of[sensor_id] = (device.id, device.expected_interval)
             for area in site.areas:
                 for s in area.sensors:

@@ -13,6 +13,7 @@ from hazwatch.config.intake import IntakeSettings
 from hazwatch.config.kinds import AreaKind, Location, SensorKind, SiteType
 from hazwatch.config.limits import Limits, StrictModel
 from hazwatch.config.notify import WebhookSettings
+from hazwatch.config.sparkplug import SparkplugNode
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
 ByteOrder = Literal["big", "little"]
@@ -69,7 +70,7 @@ class Area(StrictModel):
 
 class ModbusRegister(StrictModel):
     sensor: Identifier
-    unit_id: int | None = Field(default=None, ge=0, le=247, description="defaults to the device's unit_id")
+    unit_id: int | None = Field(default=None, ge=0, le=255, description="defaults to the device's unit_id")
     table: Literal["holding", "input", "coil", "discrete"] = "holding"
     address: int = Field(ge=0, le=65535, description="zero-based protocol address")
     type: Literal["int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "bool"] = (
@@ -118,7 +119,7 @@ class ModbusDevice(StrictModel):
     host: str | None = None
     port: int = Field(default=502, ge=1, le=65535)
     serial: SerialLine | None = None
-    unit_id: int = Field(default=1, ge=0, le=247)
+    unit_id: int = Field(default=1, ge=0, le=255, description="255: a device addressed directly over TCP")
     poll_interval: float = Field(default=5.0, gt=0, le=3600)
     timeout: float = Field(default=1.0, gt=0)
     retries: int = Field(default=1, ge=0, le=10)
@@ -127,6 +128,12 @@ class ModbusDevice(StrictModel):
     )
     errors_before_reconnect: int = Field(default=3, ge=1)
     backoff: Backoff = Field(default_factory=Backoff)
+    max_registers_per_request: int = Field(default=125, ge=1, le=125, description="the device's read cap (FC 3/4)")
+    max_bits_per_request: int = Field(default=2000, ge=1, le=2000, description="the device's read cap (FC 1/2)")
+    connect_delay: float = Field(default=0.0, ge=0, le=60, description="quirk: seconds to wait after connecting")
+    request_delay: float = Field(default=0.0, ge=0, le=60, description="quirk: seconds to wait between requests")
+    request_per_register: bool = Field(default=False, description="quirk: never merge registers into one request")
+    close_after_poll: bool = Field(default=False, description="quirk: close the connection after every poll")
     byte_order: ByteOrder = "big"
     word_order: ByteOrder = "big"
     registers: list[ModbusRegister] = Field(min_length=1)
@@ -140,9 +147,13 @@ class ModbusDevice(StrictModel):
         return self
 
 
+MANY_SENSOR_PAYLOADS = frozenset({"gateway", "influx", "thingsboard"})
+"""Payload forms whose messages name their sensors themselves (the topic needs no {sensor})."""
+
+
 class MqttTopic(StrictModel):
     pattern: str = Field(description="MQTT topic with named segments, e.g. plant/{area}/{sensor}/value")
-    payload: Literal["json", "number", "gateway"] = "json"
+    payload: Literal["json", "number", "gateway", "influx", "thingsboard"] = "json"
     sensor: Identifier | None = Field(default=None, description="the sensor when the pattern names none")
     value_path: str = "value"
     time_path: str | None = "ts"
@@ -154,6 +165,12 @@ class MqttTopic(StrictModel):
     value_strings: bool = Field(
         default=False, description='read decimal number text ("12.5") as a value; off: text values are refused'
     )
+    id_tag: str | None = Field(
+        default=None, description="influx: the tag naming the sensor (value in field value_path); unset: field keys"
+    )
+    id_from: Literal["key", "device"] = Field(
+        default="key", description="thingsboard: sensors are the keys of `values`, or the device names"
+    )
 
     @property
     def segments(self) -> list[str]:
@@ -163,7 +180,7 @@ class MqttTopic(StrictModel):
     def _names_a_sensor(self) -> Self:
         if "#" in self.pattern or "+" in self.pattern:
             raise ValueError("use named segments like {sensor} instead of MQTT wildcards")
-        if self.payload != "gateway" and self.sensor is None and "sensor" not in self.segments:
+        if self.payload not in MANY_SENSOR_PAYLOADS and self.sensor is None and "sensor" not in self.segments:
             raise ValueError("a json or number topic needs a {sensor} segment or a fixed `sensor`")
         return self
 
@@ -181,7 +198,21 @@ class MqttDevice(StrictModel):
         default_factory=list,
         description="sensors this device publishes through its {sensor} or gateway topics",
     )
-    topics: list[MqttTopic] = Field(min_length=1)
+    topics: list[MqttTopic] = Field(default_factory=list)
+    sparkplug: SparkplugNode | None = Field(default=None, description="a Sparkplug B edge node: its metric map")
+
+    @model_validator(mode="after")
+    def _has_topics(self) -> Self:
+        if not self.topics and self.sparkplug is None:
+            raise ValueError("an MQTT device needs `topics` or a `sparkplug` block")
+        return self
+
+    @property
+    def sparkplug_sensors(self) -> list[str]:
+        """Sensors its Sparkplug metrics feed that `sensors` does not already list."""
+        listed = set(self.sensors)
+        metrics = self.sparkplug.metrics if self.sparkplug else []
+        return [m.sensor for m in metrics if m.sensor not in listed]
 
 
 Device = Annotated[ModbusDevice | MqttDevice, Field(discriminator="protocol")]

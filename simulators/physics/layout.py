@@ -82,8 +82,5 @@ class SiteLayout:
             return [*device.sensors, *(t.sensor for t in device.topics if t.sensor)]
         raise LayoutError(f"no device {device_id!r} in site {self.site.id}")
 
-    def first_high_limit(self, info: SensorInfo) -> float | None:
-        return min((lv.value for lv in info.limits.high), default=None)
-
     def empty(self, n: int) -> np.ndarray:
         return np.full((n, len(self.sensors)), np.nan)

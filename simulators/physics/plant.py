@@ -8,6 +8,7 @@ Antoine vapour pressure. Leaks reach detectors as a meandering, intermittent plu
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from hazwatch.config.kinds import AreaKind, SensorKind
+from hazwatch.config.limits import first_high_limit
 from hazwatch.config.registry import SensorInfo
 from simulators.physics import signals
 from simulators.physics.baseline import quiet_value
@@ -93,8 +95,8 @@ class PlantPhysics:
         temps = lay.find(area, SensorKind.TEMPERATURE)
         if not temps:
             return
-        high = lay.first_high_limit(temps[0])
-        t_normal = (high - p.normal_margin_c) if high is not None else 70.0
+        high = first_high_limit(temps[0].limits)
+        t_normal = (high - p.normal_margin_c) if math.isfinite(high) else 70.0
         cooling = np.ones_like(t)
         for e in losses:
             until = None if e.duration_s is None else e.at + e.duration_s
@@ -105,7 +107,8 @@ class PlantPhysics:
         pressures = lay.find(area, SensorKind.PRESSURE)
         for s in pressures:
             top = max((lv.value for lv in s.limits.high), default=s.range_max * 0.6)
-            normal = p.pressure_fraction * (lay.first_high_limit(s) or top)
+            first = first_high_limit(s.limits)
+            normal = p.pressure_fraction * (first if math.isfinite(first) else top)
             vapour = normal * 2.0 ** ((temperature - t_normal) / p.vapour_doubling_c)
             put(s, np.minimum(vapour, p.relief_factor * top))
         for s in lay.find(area, SensorKind.FLOW):

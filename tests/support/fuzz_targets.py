@@ -28,7 +28,8 @@ from collector.pipeline.detection import build_detector_stack
 from collector.pipeline.intake import IntakeCheck
 from collector.sources.modbus.decode import decode_response
 from collector.sources.modbus.plan import ReadRequest, plan_requests
-from collector.sources.mqtt.payloads import Decoded, GatewayDecoder, decoder_for
+from collector.sources.mqtt.decoders import decoder_for
+from collector.sources.mqtt.payloads import Decoded, GatewayDecoder
 from collector.sources.mqtt.topics import TopicMatch
 from collector.views.status import StatusView
 from detectors.alarms.lifecycle import AlarmLifecycle

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from collector.telemetry.logs import configure_logging
+from detectors.rules.catalog import settings_problems
 from hazwatch.config import ConfigError, HazwatchConfig, load_configs
 
 app = typer.Typer(
@@ -29,7 +30,11 @@ EXIT_BAD_CONFIG = 2
 def load_or_exit(paths: list[Path]) -> HazwatchConfig:
     """Load config files or print every problem and exit 2, before anything has started."""
     try:
-        return load_configs(paths)
+        config = load_configs(paths)
+        problems = settings_problems(config)
+        if problems:
+            raise ConfigError(", ".join(map(str, paths)), problems)
+        return config
     except ConfigError as exc:
         err_console.print(f"[bold red]config refused[/]: {exc.source}")
         for problem in exc.problems:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from detectors.rules.threshold import LOW
 from hazwatch.config.kinds import TOXIC_KINDS, SensorKind, SiteType
-from hazwatch.config.limits import LimitLevel
+from hazwatch.config.limits import limit_of, reaches
 from hazwatch.config.registry import SensorInfo, SensorRegistry
 from hazwatch.events import AlarmEvent, Transition
 from hazwatch.quality import Quality
@@ -84,20 +85,13 @@ class SensorSamples:
         return cls(rendering.time_ns[real], r.values[real, column])
 
     def first_crossing(self, limit: float, high: bool, after_ns: int) -> int | None:
-        over = (self.value >= limit) if high else (self.value <= limit)
-        hits = np.flatnonzero(over & (self.time_ns >= after_ns))
+        hits = np.flatnonzero(reaches(self.value, limit, high) & (self.time_ns >= after_ns))
         return int(self.time_ns[hits[0]]) if len(hits) else None
 
     def episode_starts(self, limit: float) -> np.ndarray:
-        over = self.value >= limit
+        over = reaches(self.value, limit, True)
         starts = over & ~np.concatenate(([False], over[:-1]))
         return self.time_ns[starts]
-
-
-def limit_level(info: SensorInfo, rule: str, level: int) -> tuple[LimitLevel | None, bool]:
-    high = not rule.endswith(".low")
-    levels = info.limits.high if high else info.limits.low
-    return next((lv for lv in levels if lv.level == level), None), high
 
 
 def regulated(info: SensorInfo) -> bool:
@@ -202,7 +196,7 @@ def _check_expectation(
     raised = timeline.first_at_level(info.slot, exp.rule, exp.level, after_ns)
     reference, reference_ns, deadline_ns, why = "after_s", after_ns, None, ""
     if exp.before_level is not None:
-        lv = next((x for x in info.limits.high if x.level == exp.before_level), None)
+        lv = limit_of(info.limits, True, exp.before_level)
         reference = f"first reading at or over level-{exp.before_level} limit"
         if lv is None:
             return _outcome(raised, reference, None, None, False, f"{info.sensor} has no high level {exp.before_level}")
@@ -215,7 +209,8 @@ def _check_expectation(
         deadline_ns = start_ns + int(exp.by_s * NS)
         why = f"not raised by {exp.by_s:g} s"
     elif exp.rule.startswith("threshold."):
-        lv, high = limit_level(info, exp.rule, exp.level)
+        high = exp.rule != LOW
+        lv = limit_of(info.limits, high, exp.level)
         reference = f"first reading over the level-{exp.level} limit"
         if lv is None:
             return _outcome(raised, reference, None, None, False, f"{info.sensor} has no such limit level")

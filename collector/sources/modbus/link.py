@@ -76,6 +76,8 @@ class ModbusLink:
         if await client.connect():
             self.client = client
             self.connect_failures = 0
+            if self.device.connect_delay:
+                await asyncio.sleep(self.device.connect_delay)
             return client
         client.close()
         self.connect_failures += 1

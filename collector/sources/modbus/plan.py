@@ -115,10 +115,16 @@ class ReadRequest:
     slots: np.ndarray
     """Registry slot of each sensor, in output order (int32)."""
     groups: tuple[DecodeGroup, ...]
+    registers: tuple[ResolvedRegister, ...]
+    """The map entries it reads, kept so a request the device refuses can be split (`split_request`)."""
 
     @property
     def is_bits(self) -> bool:
         return self.table in BIT_TABLES
+
+    @property
+    def splittable(self) -> bool:
+        return len(self.registers) > 1
 
 
 def _word_index(reg: ResolvedRegister, start: int) -> list[int]:
@@ -179,6 +185,7 @@ def _build_request(regs: list[ResolvedRegister], slots: Mapping[str, int]) -> Re
         sensors=tuple(r.sensor for r in regs),
         slots=np.array([slots.get(r.sensor, -1) for r in regs], dtype=np.int32),
         groups=groups,
+        registers=tuple(regs),
     )
 
 
@@ -197,10 +204,26 @@ def _merge(regs: list[ResolvedRegister], limit: int, max_gap: int) -> list[list[
     return runs
 
 
+def split_request(request: ReadRequest) -> tuple[ReadRequest, ReadRequest]:
+    """Two requests reading the first and second half of `request`'s registers (it must be `splittable`).
+
+    Devices answer exception 2 to a read through a hole in their map and exception 3 to a read longer
+    than they support; halving isolates the hole or gets under the cap in log2(n) steps, and each half
+    spans only its own registers, so the gap that held the hole is no longer read.
+    """
+    slots = dict(zip(request.sensors, request.slots.tolist(), strict=True))
+    middle = len(request.registers) // 2
+    return _build_request(list(request.registers[:middle]), slots), _build_request(
+        list(request.registers[middle:]), slots
+    )
+
+
 def plan_requests(device: ModbusDevice, slots: Mapping[str, int] | None = None) -> list[ReadRequest]:
     """Read requests covering every register of `device`, per (unit id, table), merged within the limits.
 
-    `slots` maps sensor id to registry slot; sensors missing from it get slot -1.
+    The limits are the device's `max_registers_per_request` / `max_bits_per_request`; with
+    `request_per_register` each map entry is its own request. `slots` maps sensor id to registry
+    slot; sensors missing from it get slot -1.
     """
     resolved = [resolve(device, reg) for reg in device.registers]
     by_target: dict[tuple[int, str], list[ResolvedRegister]] = {}
@@ -208,9 +231,11 @@ def plan_requests(device: ModbusDevice, slots: Mapping[str, int] | None = None) 
         by_target.setdefault((reg.unit_id, reg.table), []).append(reg)
     requests: list[ReadRequest] = []
     for (_, table), regs in sorted(by_target.items()):
-        if table in BIT_TABLES:
-            runs = _merge(regs, MAX_BITS_PER_REQUEST, device.max_gap * BITS_PER_GAP_REGISTER)
+        if device.request_per_register:
+            runs = [[reg] for reg in sorted(regs, key=lambda r: (r.address, r.bit or 0))]
+        elif table in BIT_TABLES:
+            runs = _merge(regs, device.max_bits_per_request, device.max_gap * BITS_PER_GAP_REGISTER)
         else:
-            runs = _merge(regs, MAX_REGISTERS_PER_REQUEST, device.max_gap)
+            runs = _merge(regs, device.max_registers_per_request, device.max_gap)
         requests.extend(_build_request(run, slots or {}) for run in runs)
     return requests

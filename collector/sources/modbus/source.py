@@ -21,7 +21,7 @@ from pymodbus.pdu import ModbusPDU
 from collector.pipeline.protocols import Emit
 from collector.sources.modbus.decode import decode_response
 from collector.sources.modbus.link import ModbusLink
-from collector.sources.modbus.plan import ReadRequest, plan_requests
+from collector.sources.modbus.plan import ReadRequest, plan_requests, split_request
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.batch import ReadingBatch
@@ -33,6 +33,9 @@ log = logging.getLogger("hazwatch.modbus")
 
 GATEWAY_EXCEPTIONS = frozenset({0x0A, 0x0B})
 """'Gateway path unavailable' and 'target failed to respond': the sensor is unreachable, not faulty."""
+SPLIT_EXCEPTIONS = frozenset({0x02, 0x03})
+"""'Illegal data address' (a hole in the map) and 'illegal data value' (more than the device reads at once):
+a merged request answered so is split and its parts retried."""
 
 _READERS: dict[str, Callable[[ModbusBaseClient], Callable]] = {
     "holding": lambda c: c.read_holding_registers,
@@ -53,6 +56,7 @@ class ModbusSource:
         self.name = f"modbus:{site}/{device.id}"
         self.slots = np.concatenate([r.slots for r in requests]) if requests else np.empty(0, np.int32)
         self._warn = RateLimitedLog(log)
+        self._last_answer = 0.0
 
     async def run(self, emit: Emit) -> None:
         next_poll = time.monotonic()
@@ -81,23 +85,31 @@ class ModbusSource:
                 )
                 metrics.DEVICE_ONLINE.labels(self.site, self.device.id).set(0)
                 return self._offline(self.requests)
-            return await self._poll_requests(client)
+            try:
+                return await self._poll_requests(client)
+            finally:
+                if self.device.close_after_poll:
+                    self.link.drop()
 
     async def _poll_requests(self, client: ModbusBaseClient) -> ReadingBatch:
         parts: list[ReadingBatch] = []
         silent_units: set[int] = set()
         all_answered = True
+        useful = False
+        plan: list[ReadRequest] = []
         for index, request in enumerate(self.requests):
+            plan.append(request)
             if request.unit_id in silent_units:
                 parts.append(self._offline([request]))
                 continue
             try:
-                response = await self._read(client, request)
+                answers = await self._read_splitting(client, request)
             except ConnectionException as exc:
                 self._count("disconnected")
                 self._error("disconnected", request.unit_id, "connection lost: %s", exc)
                 self.link.drop()
                 parts.append(self._offline(self.requests[index:]))
+                plan.extend(self.requests[index + 1 :])
                 all_answered = False
                 break
             except (ModbusException, TimeoutError, OSError) as exc:
@@ -117,20 +129,58 @@ class ModbusSource:
                 parts.append(self._offline([request]))
                 if self.link.record_error():
                     parts.append(self._offline(self.requests[index + 1 :]))
+                    plan.extend(self.requests[index + 1 :])
                     break
                 continue
             self.link.record_success()
-            parts.append(self._decode(request, response))
-        metrics.DEVICE_ONLINE.labels(self.site, self.device.id).set(1 if all_answered else 0)
+            if len(answers) > 1:
+                plan[-1:] = [part for part, _ in answers]
+                self._learned(request, [part for part, _ in answers])
+            for part, response in answers:
+                useful |= not response.isError()
+                parts.append(self._decode(part, response))
+        self.requests = plan
+        metrics.DEVICE_ONLINE.labels(self.site, self.device.id).set(1 if all_answered and useful else 0)
         return ReadingBatch.concat(parts)
+
+    async def _read_splitting(
+        self, client: ModbusBaseClient, request: ReadRequest
+    ) -> list[tuple[ReadRequest, ModbusPDU]]:
+        """The request's answer, or, when the device refuses it as too long or reaching into a hole, the
+        answers of its halves (recursively): the parts that still fail are single map entries."""
+        response = await self._read(client, request)
+        code = getattr(response, "exception_code", 0) if response.isError() else 0
+        if code not in SPLIT_EXCEPTIONS or not request.splittable:
+            return [(request, response)]
+        first, second = split_request(request)
+        return [*await self._read_splitting(client, first), *await self._read_splitting(client, second)]
 
     async def _read(self, client: ModbusBaseClient, request: ReadRequest) -> ModbusPDU:
         read = _READERS[request.table](client)
         device = self.device
+        if device.request_delay:
+            await asyncio.sleep(max(0.0, self._last_answer + device.request_delay - time.monotonic()))
         deadline = device.timeout * (device.retries + 2)
-        return await asyncio.wait_for(
-            read(request.address, count=request.count, device_id=request.unit_id), timeout=deadline
+        try:
+            return await asyncio.wait_for(
+                read(request.address, count=request.count, device_id=request.unit_id), timeout=deadline
+            )
+        finally:
+            self._last_answer = time.monotonic()
+
+    def _learned(self, request: ReadRequest, parts: list[ReadRequest]) -> None:
+        """A split is kept for every later poll: the device's map and cap do not change between polls."""
+        log.info(
+            "modbus site=%s device=%s unit=%d: %s %d+%d refused, now read as %s",
+            self.site,
+            self.device.id,
+            request.unit_id,
+            request.table,
+            request.address,
+            request.count,
+            ", ".join(f"{p.address}+{p.count}" for p in parts),
         )
+        metrics.MODBUS_REQUEST_SPLITS.labels(self.site, self.device.id).inc()
 
     def _decode(self, request: ReadRequest, response: ModbusPDU) -> ReadingBatch:
         now = time.time_ns()

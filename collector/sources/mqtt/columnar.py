@@ -111,3 +111,46 @@ def simple_rows(
         quality[positions].astype(QUALITY_DTYPE),
     )
     return SimpleRows(batch, positions, np.flatnonzero(~simple))
+
+
+def flat_rows(
+    ids: list,
+    values: list,
+    times: list,
+    slots: dict[str, int],
+    received_ns: int,
+    qualities: list | None = None,
+    quality_words: dict[str | int, int] | None = None,
+) -> SimpleRows:
+    """The plainly valid rows of readings already laid out as parallel columns (line protocol, ThingsBoard).
+
+    `times` holds integer epochs (s/ms/µs/ns by magnitude) or None (the receive time); `qualities`, when
+    given, holds raw quality words or codes (None: good), resolved through `quality_words`. Every other
+    row (unknown id, non-numeric value, odd time or quality) is left in `rest` for the per-row rules.
+    """
+    slot = np.array([slots.get(s, _NOT_SIMPLE) if type(s) is str else _NOT_SIMPLE for s in ids], dtype=np.int64)
+    value = np.array([v if type(v) in _NUMBER_TYPES and abs(v) < 1e308 else np.nan for v in values],
+                     dtype=VALUE_DTYPE)  # fmt: skip
+    simple = (slot >= 0) & np.isfinite(value)
+    preset = np.array([0 if type(t) is int and 0 < t <= _NS_MAX else received_ns if t is None else _NOT_SIMPLE
+                       for t in times], dtype=np.int64)  # fmt: skip
+    epochs = np.array([t if type(t) is int and 0 < t <= _NS_MAX else 0 for t in times], dtype=np.int64)
+    stamped, stamped_ok = _epoch_ns(epochs)
+    is_epoch = preset == 0
+    time_ns = np.where(is_epoch, stamped, preset)
+    simple &= np.where(is_epoch, stamped_ok, preset > 0)
+    if qualities is None:
+        quality = np.full(len(ids), _GOOD, dtype=np.int64)
+    else:
+        words = quality_words or {}
+        quality = np.array([_GOOD if q is None else words.get(q, _NOT_SIMPLE) if type(q) in (str, int) else
+                            _NOT_SIMPLE for q in qualities], dtype=np.int64)  # fmt: skip
+        simple &= quality >= 0
+    positions = np.flatnonzero(simple)
+    batch = ReadingBatch(
+        slot[positions].astype(SLOT_DTYPE),
+        time_ns[positions].astype(TIME_DTYPE),
+        value[positions],
+        quality[positions].astype(QUALITY_DTYPE),
+    )
+    return SimpleRows(batch, positions, np.flatnonzero(~simple))

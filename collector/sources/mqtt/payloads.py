@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from collector.sources.mqtt.columnar import ItemKeys, quality_codes, simple_rows
+from collector.sources.mqtt.columnar import ItemKeys, SimpleRows, quality_codes, simple_rows
 from collector.sources.mqtt.topics import TopicMatch
 from hazwatch.batch import QUALITY_DTYPE, SLOT_DTYPE, TIME_DTYPE, VALUE_DTYPE, ReadingBatch
 from hazwatch.config.schema import MqttTopic
@@ -69,6 +69,8 @@ class Rejection:
 class Decoded:
     batch: ReadingBatch
     rejections: list[Rejection] = field(default_factory=list)
+    replies: tuple[tuple[str, bytes], ...] = ()
+    """(topic, payload) the source publishes back, e.g. a Sparkplug rebirth request."""
 
 
 class PayloadDecoder(Protocol):
@@ -228,12 +230,12 @@ class _Columns:
         return Decoded(batch, self.rejections)
 
 
-def _rejected(reason: str, detail: str, slot: int | None = None) -> Decoded:
+def rejected(reason: str, detail: str, slot: int | None = None) -> Decoded:
     return Decoded(ReadingBatch.empty(), [Rejection(reason, detail, slot)])
 
 
 def _unknown_sensor(match: TopicMatch) -> Decoded:
-    return _rejected("unknown_sensor", f"topic names sensor {match.sensor!r}, not one of this device's sensors")
+    return rejected("unknown_sensor", f"topic names sensor {match.sensor!r}, not one of this device's sensors")
 
 
 @dataclass(frozen=True)
@@ -244,21 +246,21 @@ class NumberDecoder:
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         if len(payload) > self.max_bytes:
-            return _rejected("too_large", f"{len(payload)} bytes", match.slot)
+            return rejected("too_large", f"{len(payload)} bytes", match.slot)
         if match.slot is None:
             return _unknown_sensor(match)
         try:
             value = parse_number_text(payload.decode("ascii"))
         except UnicodeDecodeError:
-            return _rejected("not_number", f"payload {payload[:40]!r} is not a number", match.slot)
+            return rejected("not_number", f"payload {payload[:40]!r} is not a number", match.slot)
         except PayloadRejected as error:
             reason = "not_number" if error.reason == "bad_value" else error.reason
-            return _rejected(reason, error.detail, match.slot)
+            return rejected(reason, error.detail, match.slot)
         return Decoded(ReadingBatch.from_columns([match.slot], received_ns, [value]))
 
 
 @dataclass(frozen=True)
-class _Fields:
+class Fields:
     """Where value, time and quality sit in an object; time and quality fall back to the message root."""
 
     value: DotPath
@@ -269,7 +271,7 @@ class _Fields:
     """The topic's `value_strings`: number text such as "12.5" is read as a number."""
 
     @classmethod
-    def of(cls, topic: MqttTopic, naive_tz: tzinfo) -> _Fields:
+    def of(cls, topic: MqttTopic, naive_tz: tzinfo) -> Fields:
         return cls(
             DotPath.parse(topic.value_path),
             DotPath.parse(topic.time_path) if topic.time_path else None,
@@ -296,7 +298,7 @@ class _Fields:
         return time_ns, parse_value(raw, analog, self.strings), quality
 
 
-def _load_json(payload: bytes, max_bytes: int) -> Any:
+def load_json(payload: bytes, max_bytes: int) -> Any:
     if len(payload) > max_bytes:
         raise PayloadRejected("too_large", f"{len(payload)} bytes")
     try:
@@ -309,7 +311,7 @@ def _load_json(payload: bytes, max_bytes: int) -> Any:
 class JsonDecoder:
     """One JSON object per sensor, e.g. {"reading": {"value": 1.2, "ts": ..., "status": "ok"}}."""
 
-    fields: _Fields
+    fields: Fields
     max_bytes: int = MAX_PAYLOAD_BYTES
     binary: frozenset[int] = frozenset()
     """Slots of binary sensors (door, fan state, ...): the only ones a JSON boolean is a reading of."""
@@ -318,12 +320,12 @@ class JsonDecoder:
         if match.slot is None:
             return _unknown_sensor(match)
         try:
-            document = _load_json(payload, self.max_bytes)
+            document = load_json(payload, self.max_bytes)
             if not isinstance(document, Mapping):
                 raise PayloadRejected("not_object", f"JSON {type(document).__name__}, expected an object")
             time_ns, value, quality = self.fields.row(document, document, received_ns, match.slot not in self.binary)
         except PayloadRejected as error:
-            return _rejected(error.reason, error.detail, match.slot)
+            return rejected(error.reason, error.detail, match.slot)
         return Decoded(ReadingBatch.from_columns([match.slot], time_ns, [value], quality))
 
 
@@ -335,7 +337,7 @@ class GatewayDecoder:
     ~6x faster than item by item; the rows it cannot vouch for go through the per-item rules below.
     """
 
-    fields: _Fields
+    fields: Fields
     items: DotPath
     item_id: DotPath
     slots: dict[str, int]
@@ -351,10 +353,10 @@ class GatewayDecoder:
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         try:
-            document = _load_json(payload, self.max_bytes)
+            document = load_json(payload, self.max_bytes)
         except PayloadRejected as error:
-            return _rejected(error.reason, error.detail)
-        items = self.items.get(document) if isinstance(document, Mapping) else _MISSING
+            return rejected(error.reason, error.detail)
+        items = self.items.get(document) if isinstance(document, Mapping | list) else _MISSING
         if isinstance(items, Mapping):
             pairs = items.items()
         elif isinstance(items, list):
@@ -364,7 +366,7 @@ class GatewayDecoder:
                     return decoded
             pairs = ((self.item_id.get(item), item) for item in items)
         else:
-            return _rejected("no_items", f"no list or map at {'.'.join(self.items.parts)!r}")
+            return rejected("no_items", f"no list or map at {'.'.join(self.items.parts)!r}")
         columns = _Columns()
         for sensor, item in pairs:
             self._add_item(columns, sensor, item, document, received_ns)
@@ -389,7 +391,7 @@ class GatewayDecoder:
             items,
             self._keys,
             self.slots,
-            _FAST_QUALITIES,
+            FAST_QUALITIES,
             received_ns,
             _or_none(parse_time, self.fields.time, document, received_ns, self.fields.naive_tz),
             _or_none(parse_quality, self.fields.quality, document),
@@ -409,10 +411,10 @@ class GatewayDecoder:
         return Decoded(merged.take(order), columns.rejections)
 
 
-_FAST_QUALITIES = quality_codes(QUALITY_WORDS)
+FAST_QUALITIES = quality_codes(QUALITY_WORDS)
 
 
-def _item_keys(fields: _Fields, item_id: DotPath) -> ItemKeys | None:
+def _item_keys(fields: Fields, item_id: DotPath) -> ItemKeys | None:
     """The one-level keys of id, value, time and quality, or None when a path goes deeper (per-item decoding)."""
     paths = (item_id, fields.value, fields.time, fields.quality)
     if any(path is not None and len(path.parts) != 1 for path in paths):
@@ -429,20 +431,46 @@ def _or_none(parse: Any, path: DotPath | None, document: Any, *args: Any) -> Any
         return None
 
 
-def decoder_for(
-    topic: MqttTopic,
+def complete_rows(
+    rows: SimpleRows,
+    ids: list,
+    values: list,
+    times: list,
+    qualities: list | None,
     slots: dict[str, int],
-    naive_tz: tzinfo = UTC,
-    max_bytes: int = MAX_PAYLOAD_BYTES,
+    received_ns: int,
+    rejections: list[Rejection],
     binary: frozenset[int] = frozenset(),
-) -> PayloadDecoder:
-    """The decoder a config topic asks for; naive timestamps are read in the site's time zone; `binary`
-    holds the slots of binary sensors (every other sensor is analog: a boolean there is refused)."""
-    if topic.payload == "number":
-        return NumberDecoder(max_bytes)
-    fields = _Fields.of(topic, naive_tz)
-    if topic.payload == "json":
-        return JsonDecoder(fields, max_bytes, binary)
-    return GatewayDecoder(
-        fields, DotPath.parse(topic.items_path), DotPath.parse(topic.id_path), slots, max_bytes, binary
-    )
+    strings: bool = False,
+) -> Decoded:
+    """`rows` (the vectorised rows) plus the rest, each accepted or rejected by the per-reading rules, in order;
+    `binary` and `strings` as for `parse_value`."""
+    if not len(rows.rest):
+        return Decoded(rows.batch, rejections)
+    columns = _Columns()
+    columns.rejections = rejections
+    added: list[int] = []
+    for i in rows.rest.tolist():
+        sensor = ids[i]
+        slot = slots.get(sensor) if isinstance(sensor, str) else None
+        if slot is None:
+            columns.reject(PayloadRejected("unknown_sensor", f"id {str(sensor)[:40]!r} is not a sensor here"))
+            continue
+        try:
+            quality = parse_quality(None if qualities is None else qualities[i])
+            time_ns = parse_time(times[i], received_ns, UTC)
+            raw = values[i]
+            if raw is None and quality != Quality.GOOD:
+                value = math.nan
+            elif raw is None:
+                raise PayloadRejected("missing_value", "no value")
+            else:
+                value = parse_value(raw, slot not in binary, strings)
+        except PayloadRejected as error:
+            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"), slot)
+            continue
+        columns.add(slot, time_ns, value, quality)
+        added.append(i)
+    merged = ReadingBatch.concat([rows.batch, columns.decoded().batch])
+    order = np.argsort(np.concatenate([rows.positions, np.array(added, dtype=np.int64)]), kind="stable")
+    return Decoded(merged.take(order), columns.rejections)

@@ -28,8 +28,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from collector.pipeline.protocols import Emit
-from collector.sources.mqtt.payloads import Rejection, decoder_for
+from collector.sources.mqtt.decoders import decoder_for
+from collector.sources.mqtt.payloads import Rejection
 from collector.sources.mqtt.routing import Route, RouteTable
+from collector.sources.mqtt.sparkplug import sparkplug_routes
 from collector.sources.mqtt.topics import TopicBinding
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
@@ -219,7 +221,7 @@ class MqttSource:
         if not self._unacknowledged:
             metrics.MQTT_CONNECTED.labels(self.name).set(0 if self._refused else 1)
 
-    def _on_message(self, _client: Any, _userdata: Any, message: paho.MQTTMessage) -> None:
+    def _on_message(self, client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
         """Runs in paho's thread: decode here so the asyncio loop only receives finished batches."""
         received_ns = time.time_ns()
         topic = message.topic
@@ -237,6 +239,8 @@ class MqttSource:
             return
         for rejection in decoded.rejections:
             self._reject(rejection, site, device, topic)
+        for reply_topic, body in decoded.replies:
+            client.publish(reply_topic, body, qos=0)
         refused = [r.slot for r in decoded.rejections if r.slot is not None]
         if len(decoded.batch) or refused:
             self._hand_over(decoded.batch, refused)
@@ -322,6 +326,7 @@ def mqtt_sources(
             for topic in device.topics:
                 binding = TopicBinding.compile(site.id, device, topic, site_slots)
                 routes.append(Route(binding, decoder_for(topic, binding.slots, zone, binary=binary)))
+        routes += sparkplug_routes(site.id, devices, site_slots)
     if not routes:
         return []
     return [

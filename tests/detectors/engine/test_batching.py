@@ -15,19 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from collector.pipeline.detection import (
-    build_detector_stack,
-    exposure_params,
-    health_params,
-    labels_of,
-    threshold_detector,
-    trend_params,
-)
+from collector.pipeline.detection import build_detector_stack
 from detectors.alarms.lifecycle import AlarmLifecycle
+from detectors.engine.setup import Setup
 from detectors.engine.stack import DetectorStack
-from detectors.rules.exposure import ExposureDetector
-from detectors.rules.health import HealthDetector
-from detectors.rules.trend import TrendDetector
+from detectors.rules.exposure import ExposureDetector, exposure_params
+from detectors.rules.health import HealthDetector, health_params
+from detectors.rules.threshold import threshold_detector
+from detectors.rules.trend import TrendDetector, trend_params
 from hazwatch.batch import ReadingBatch
 from hazwatch.config import SensorRegistry, load_config
 from hazwatch.config.examples import EXAMPLES
@@ -43,13 +38,14 @@ SCALE = np.array([1.0, 1.0, 1.0, 20.0, 20.0, 16.0, 2.0, 22.0])
 
 def per_sensor_stack() -> DetectorStack:
     """Every rule that decides per reading (group rules align sensors per batch and are left out)."""
-    labels, units = labels_of(REGISTRY), [s.unit for s in REGISTRY]
-    health = dataclasses.replace(health_params(REGISTRY, CONFIG), airflow_paths=())
+    setup = Setup(REGISTRY, CONFIG)
+    labels, units = setup.labels, [s.unit for s in REGISTRY]
+    health = dataclasses.replace(health_params(setup), airflow_paths=())
     rules = [
         HealthDetector(health, labels, units),
-        threshold_detector(REGISTRY),
-        ExposureDetector(exposure_params(REGISTRY), labels, units),
-        TrendDetector(trend_params(REGISTRY), labels, units),
+        threshold_detector(setup),
+        ExposureDetector(exposure_params(setup), labels, units),
+        TrendDetector(trend_params(setup), labels, units),
     ]
     return DetectorStack(len(REGISTRY), rules, AlarmLifecycle())
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.rules.threshold import HIGH, LOW, LevelSpec, LevelTable, ThresholdDetector
+from detectors.engine.setup import Setup
+from detectors.rules.threshold import HIGH, LOW, LevelSpec, LevelTable, ThresholdDetector, threshold_detector
 from hazwatch.batch import ReadingBatch
+from hazwatch.config import SensorRegistry, load_config
+from hazwatch.config.examples import EXAMPLES
+from hazwatch.config.limits import level_reached
 from hazwatch.events import Transition
 from tests.support.detectors import SECOND, T0, of_rule
 
@@ -123,3 +127,26 @@ def test_levels_skip_straight_up_and_come_down_in_steps(steps: int) -> None:
 def test_the_power_cut_holds_until_methane_is_below_the_restore_value() -> None:
     """Art. 498: cut at 1.5 %, restore below 1.0 % — 1.2 % keeps the cut."""
     assert [c.level for c in feed(detector(FACE), [0.2, 2.0, 1.2, 1.01, 0.99])] == [2, 0]
+
+
+def test_a_first_reading_raises_exactly_the_level_the_views_and_the_checker_judge() -> None:
+    """One judgement: on every example sensor without delays, the rule's level on a first reading is
+    hazwatch.config.limits.level_reached (what the status view, the report and the scenario checker use)."""
+    for name in ("coal-mine.yaml", "chemical-plant.yaml"):
+        config = load_config(EXAMPLES / name)
+        registry = SensorRegistry.from_config(config)
+        rng = np.random.default_rng(3)
+        for _ in range(5):
+            values = registry.range_min + rng.uniform(-0.05, 1.05, len(registry)) * (
+                registry.range_max - registry.range_min
+            )
+            rule = threshold_detector(Setup(registry, config))
+            changes = rule.update(ReadingBatch.from_columns(np.arange(len(registry)), T0, values))
+            raised = np.zeros(len(registry), dtype=int)
+            for change in changes:
+                raised[change.slot] = max(raised[change.slot], change.level)
+            assert raised.any() and (raised == 0).any()
+            for info in registry:
+                if any(lv.on_delay for lv in (*info.limits.high, *info.limits.low)):
+                    continue
+                assert raised[info.slot] == level_reached(info.limits, float(values[info.slot])), info.sensor

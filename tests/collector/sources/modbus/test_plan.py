@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from collector.sources.modbus.plan import MAX_BITS_PER_REQUEST, MAX_REGISTERS_PER_REQUEST, plan_requests
+from collector.sources.modbus.plan import (
+    MAX_BITS_PER_REQUEST,
+    MAX_REGISTERS_PER_REQUEST,
+    plan_requests,
+    split_request,
+)
 from hazwatch.config.schema import ModbusDevice
 
 
@@ -96,3 +101,32 @@ def test_each_request_carries_the_registry_slots_of_its_sensors_in_output_order(
     regs = [{"sensor": "x", "address": 1}, {"sensor": "y", "address": 0}]
     [request] = plan_requests(device(regs), {"x": 7, "y": 3})
     assert dict(zip(request.sensors, request.slots.tolist(), strict=True)) == {"x": 7, "y": 3}
+
+
+def test_a_device_read_cap_bounds_every_request_of_registers_and_of_bits():
+    regs = [{"sensor": f"s{i}", "address": 2 * i, "type": "float32"} for i in range(10)]
+    bits = [{"sensor": f"c{i}", "table": "coil", "address": i, "type": "bool"} for i in range(100)]
+    requests = plan_requests(device(regs + bits, max_registers_per_request=8, max_bits_per_request=64))
+    assert [r.count for r in requests if r.table == "holding"] == [8, 8, 4]
+    assert [r.count for r in requests if r.table == "coil"] == [64, 36]
+
+
+def test_request_per_register_never_merges_even_adjacent_entries():
+    regs = [
+        {"sensor": "a", "address": 0},
+        {"sensor": "b", "address": 1, "type": "float32"},
+        {"sensor": "c", "address": 3, "bit": 0, "type": "bool"},
+        {"sensor": "d", "address": 3, "bit": 1, "type": "bool"},
+    ]
+    assert spans(plan_requests(device(regs, request_per_register=True))) == [
+        (1, "holding", 0, 1), (1, "holding", 1, 2), (1, "holding", 3, 1), (1, "holding", 3, 1)
+    ]  # fmt: skip
+
+
+def test_a_split_request_reads_only_its_own_registers_and_keeps_each_sensor_once():
+    regs = [{"sensor": s, "address": a} for s, a in (("a", 0), ("b", 1), ("c", 7), ("d", 9))]
+    [request] = plan_requests(device(regs), {"a": 10, "b": 11, "c": 12, "d": 13})
+    first, second = split_request(request)
+    assert spans([first, second]) == [(1, "holding", 0, 2), (1, "holding", 7, 3)]
+    assert [*first.slots.tolist(), *second.slots.tolist()] == request.slots.tolist()
+    assert not split_request(first)[0].splittable

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.sources.mqtt.payloads import MAX_PAYLOAD_BYTES, Decoded, decoder_for
+from collector.sources.mqtt.decoders import decoder_for
+from collector.sources.mqtt.payloads import MAX_PAYLOAD_BYTES, Decoded
 from collector.sources.mqtt.topics import TopicMatch
 from hazwatch.batch import QUALITY_DTYPE, SLOT_DTYPE, TIME_DTYPE, VALUE_DTYPE
 from hazwatch.config.schema import MqttTopic

@@ -9,7 +9,7 @@ import paho.mqtt.client as paho
 import pytest
 
 from collector.app.localservices import LocalMosquitto
-from collector.sources.mqtt.payloads import decoder_for
+from collector.sources.mqtt.decoders import decoder_for
 from collector.sources.mqtt.routing import Route, RouteTable
 from collector.sources.mqtt.source import SUBSCRIBE_CHUNK, BrokerAddress, MqttSource, mqtt_sources
 from collector.sources.mqtt.topics import TopicBinding
