@@ -107,7 +107,38 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
     return bytes(out)
 
 
+def influx_field(rng: random.Random) -> str:
+    value = rng.choice([f"{rng.uniform(-1e3, 1e3)!r}", f"{rng.randint(-9, 99)}i", "t", "false", '"warm"', "NaN",
+                        "1e999", f"{rng.randint(0, 2**70)}i", "-Infinity", "", "1_0"])  # fmt: skip
+    return f"{sensor_id(rng)}={value}"
+
+
+def influx_payload(rng: random.Random) -> str:
+    lines = []
+    for _ in range(rng.randint(0, 6)):
+        fields = ",".join(influx_field(rng) for _ in range(rng.randint(1, 4)))
+        stamp = rng.choice(["", str(NOW_NS), str(YEAR_2200_S * 10**9), str(NOW_S), "-5", "9" * 30, "x"])
+        lines.append(f"modbus,host=gw{rng.randint(0, 3)} {fields} {stamp}".rstrip())
+    return "\n".join(lines)
+
+
+def thingsboard_payload(rng: random.Random) -> Any:
+    devices: dict[str, Any] = {}
+    for d in range(rng.randint(0, 3)):
+        samples = [{"ts": hostile_time(rng), "values": {str(sensor_id(rng)): hostile_value(rng)
+                                                        for _ in range(rng.randint(0, 4))}}
+                   for _ in range(rng.randint(0, 3))]  # fmt: skip
+        devices[f"dev-{d}"] = samples if rng.random() < 0.8 else rng.choice([7, "x", None, {"values": 1}])
+    return devices
+
+
 def payload_for(rng: random.Random, form_name: str) -> bytes:
+    if form_name == "influx":
+        raw = influx_payload(rng).encode()
+        return mutate(rng, raw) if rng.random() < 0.3 else raw
+    if form_name == "thingsboard":
+        raw = json.dumps(thingsboard_payload(rng)).encode()
+        return mutate(rng, raw) if rng.random() < 0.3 else raw
     if form_name == "number":
         text = rng.choice([*TEXT_VALUES, repr(rng.uniform(-1e6, 1e6)), str(rng.randint(-10, 10**6))])
         raw = text.encode("utf-8", "surrogatepass")

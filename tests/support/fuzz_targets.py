@@ -13,6 +13,7 @@ Each target takes one input and raises AssertionError when an invariant breaks:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -81,7 +82,12 @@ FORMS = [
                                      value_path="v", time_path="ts", quality_path="q")),
     PayloadForm("gateway_deep", MqttTopic(pattern="gw", payload="gateway", items_path="data.points",
                                           id_path="meta.id", value_path="r.v", time_path="r.ts", quality_path="q")),
+    PayloadForm("influx", MqttTopic(pattern="telegraf", payload="influx")),
+    PayloadForm("thingsboard", MqttTopic(pattern="tb", payload="thingsboard")),
 ]  # fmt: skip
+LOOSE_ORACLE = {"influx", "thingsboard"}
+"""Forms whose GOOD values are only checked to appear as a number in the payload (not traced to their sensor)."""
+NUMBER_TOKEN = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 FORM_BY_NAME = {f.name: f for f in FORMS}
 
 
@@ -113,9 +119,36 @@ def _as_reading(raw: Any, slot: int, text_allowed: bool) -> float | None:
     return None
 
 
+def _numbers_in(payload: bytes, form: PayloadForm) -> set[float]:
+    """Every number the payload holds as a number: JSON number leaves (not booleans, not text), or the
+    numeric tokens of line protocol outside quoted strings."""
+    if form.topic.payload == "thingsboard":
+        try:
+            document = json.loads(payload)
+        except (ValueError, RecursionError):
+            return set()
+        found: set[float] = set()
+        stack = [document]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, int | float) and not isinstance(node, bool):
+                with contextlib.suppress(OverflowError):  # a 400-digit integer is no reading
+                    found.add(float(node))
+        return found
+    text = re.sub(r'="(?:[^"\\\n]|\\.)*"', "= ", payload.decode("utf-8", "replace"))  # string field values
+    return {float(token) for token in NUMBER_TOKEN.findall(text)}
+
+
 def _supports(form: PayloadForm, payload: bytes, match: TopicMatch) -> dict[int, set[float]]:
     """slot -> the values the payload validly holds for it (what a GOOD row may carry)."""
     topic = form.topic
+    if form.name in LOOSE_ORACLE:
+        numbers = _numbers_in(payload, form)
+        return {slot: numbers | {0.0, 1.0} if slot in BINARY else numbers for slot in SLOTS.values()}
     if topic.payload == "number":
         try:
             text = payload.decode("ascii").strip()
