@@ -8,8 +8,10 @@ libFuzzer finds the byte sequences that reach new branches of the decoders; the 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import random
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -49,6 +51,7 @@ def main() -> None:
     argv = list(sys.argv)
     if not any(Path(arg).is_dir() for arg in argv[1:] if not arg.startswith("-")):
         corpus = Path(tempfile.mkdtemp(prefix="hazwatch-corpus-"))
+        atexit.register(shutil.rmtree, corpus, True)
         seed_corpus(corpus)
         argv.append(str(corpus))
     atheris.Setup(argv, one_input)
