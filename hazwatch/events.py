@@ -32,6 +32,8 @@ class Transition(StrEnum):
     OUT_OF_SERVICE = "out_of_service"
     RETURN_TO_SERVICE = "return_to_service"
     RENOTIFY = "renotify"
+    RESPOND = "respond"
+    """Someone answered a page (acknowledged it, or reported it handled and what was done)."""
 
 
 @dataclass(frozen=True, slots=True)

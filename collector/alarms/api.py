@@ -17,7 +17,7 @@ from aiohttp import web
 
 from collector.alarms.actions import AlarmActions, UnknownTarget
 from collector.alarms.requests import MAX_BODY_BYTES, ActionBody, parse_action
-from collector.alarms.store import AuditEntry
+from collector.alarms.store import AlarmRecord, AuditEntry
 from collector.notify.payload import PayloadBuilder, rfc3339
 from detectors.alarms.lifecycle import ActionRefused, AlarmStatus
 
@@ -73,6 +73,7 @@ class AlarmApi:
         app.router.add_post("/alarms/{site}/{sensor}/{rule}/{action}", self._alarm_action)
         app.router.add_post("/sensors/{site}/{sensor}/{action}", self._sensor_action)
         app.router.add_get("/audit", self._audit)
+        app.router.add_get("/records", self._records)
         for install in self._extensions:
             install(app)
         return app
@@ -185,6 +186,33 @@ class AlarmApi:
             return web.json_response({"error": "limit must be an integer"}, status=400)
         entries = self.store.audit(limit=max(1, min(limit, 10_000)))
         return web.json_response({"audit": [_audit_row(e) for e in entries]})
+
+
+    async def _records(self, request: web.Request) -> web.Response:
+        try:
+            limit = int(request.query.get("limit", "100"))
+        except ValueError:
+            return web.json_response({"error": "limit must be an integer"}, status=400)
+        records = self.store.records(limit=max(1, min(limit, 10_000)))
+        return web.json_response({"records": [_record_row(r) for r in records]})
+
+
+def _record_row(record: AlarmRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "site": record.site,
+        "sensor": record.sensor,
+        "rule": record.rule,
+        "start": rfc3339(record.started_ns),
+        "end": rfc3339(record.ended_ns) if record.ended_ns is not None else None,
+        "peak": {"level": record.peak_level, "level_name": record.peak_level_name, "value": record.peak_value},
+        "unit": record.unit,
+        "first_event_id": record.first_event_id,
+        "responses": [
+            {"time": rfc3339(r.time_ns), "user": r.user, "answer": r.answer, "measures": r.measures, "via": r.via}
+            for r in record.responses
+        ],
+    }
 
 
 def _audit_row(entry: AuditEntry) -> dict[str, object]:

@@ -9,11 +9,12 @@ right sensor. The audit trail records who did what to which alarm and what came 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,34 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL,
     event_ids TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS responses_used (
+    token_id TEXT PRIMARY KEY,
+    time_ns INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    answer TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alarm_records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    sensor TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    started_ns INTEGER NOT NULL,
+    ended_ns INTEGER,
+    peak_level INTEGER NOT NULL,
+    peak_level_name TEXT NOT NULL,
+    peak_value REAL,
+    unit TEXT NOT NULL,
+    first_event_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alarm_records_key ON alarm_records (site, sensor, rule, id);
+CREATE TABLE IF NOT EXISTS alarm_record_responses (
+    record_id INTEGER NOT NULL REFERENCES alarm_records (id),
+    time_ns INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    measures TEXT NOT NULL,
+    via TEXT NOT NULL
+);
 """
 
 
@@ -60,6 +89,42 @@ class AuditEntry:
     """'done' or 'refused: <reason>'."""
     detail: dict[str, object]
     event_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class UsedResponse:
+    time_ns: int
+    user: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResponse:
+    time_ns: int
+    user: str
+    answer: str
+    """'ack' or 'handled'."""
+    measures: str
+    via: str
+    """'response link', 'api' ..."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRecord:
+    """One alarm episode as an inspector asks for it: start, peak, end, who answered, when, what was done."""
+
+    id: int
+    site: str
+    sensor: str
+    rule: str
+    started_ns: int
+    ended_ns: int | None
+    peak_level: int
+    peak_level_name: str
+    peak_value: float | None
+    unit: str
+    first_event_id: str
+    responses: list[RecordResponse]
 
 
 class AlarmStore:
@@ -125,6 +190,108 @@ class AlarmStore:
             (since_ns or 0, limit),
         ).fetchall()
         return [AuditEntry(*row[:8], json.loads(row[8]), json.loads(row[9])) for row in rows]
+
+    # ---- response links: single use -------------------------------------------------------
+
+    def claim_response(self, token_id: str, user: str, answer: str, time_ns: int) -> bool:
+        """True for the first answer on a token; False once it was used (the link is single-use)."""
+        before = self._db.total_changes
+        self._db.execute(
+            "INSERT OR IGNORE INTO responses_used (token_id, time_ns, user, answer) VALUES (?, ?, ?, ?)",
+            (token_id, time_ns, user, answer),
+        )
+        return self._db.total_changes > before
+
+    def response_used(self, token_id: str) -> UsedResponse | None:
+        row = self._db.execute(
+            "SELECT time_ns, user, answer FROM responses_used WHERE token_id = ?", (token_id,)
+        ).fetchone()
+        return None if row is None else UsedResponse(*row)
+
+    # ---- handling records: start, peak, end, who answered, what was done -------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Many writes, one commit (one fsync): a burst of alarm events costs one disk flush, not one each."""
+        with self._db:
+            self._db.execute("BEGIN")
+            yield
+
+    def open_record(
+        self, site: str, sensor: str, rule: str, time_ns: int, level: int, level_name: str, value: float | None,
+        unit: str, event_id: str,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO alarm_records (site, sensor, rule, started_ns, peak_level, peak_level_name, peak_value, unit,"
+            " first_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (site, sensor, rule, time_ns, level, level_name, value, unit, event_id),
+        )
+
+    def _current_record(self, site: str, sensor: str, rule: str) -> int | None:
+        row = self._db.execute(
+            "SELECT id FROM alarm_records WHERE site = ? AND sensor = ? AND rule = ? ORDER BY id DESC LIMIT 1",
+            (site, sensor, rule),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def extend_open_record(
+        self, site: str, sensor: str, rule: str, level: int, level_name: str, value: float | None
+    ) -> bool:
+        """A raise while the episode is still open (no clear in between) continues it; False when none is open."""
+        record = self._current_record(site, sensor, rule)
+        row = None if record is None else self._db.execute(
+            "SELECT ended_ns FROM alarm_records WHERE id = ?", (record,)
+        ).fetchone()
+        if row is None or row[0] is not None:
+            return False
+        self.update_peak(site, sensor, rule, level, level_name, value)
+        return True
+
+    def update_peak(self, site: str, sensor: str, rule: str, level: int, level_name: str, value: float | None) -> None:
+        """The peak is the highest level the episode reached and the reading that reached it."""
+        record = self._current_record(site, sensor, rule)
+        if record is None:
+            return
+        self._db.execute(
+            "UPDATE alarm_records SET peak_level = ?, peak_level_name = ?, peak_value = ?"
+            " WHERE id = ? AND ended_ns IS NULL AND peak_level < ?",
+            (level, level_name, value, record, level),
+        )
+
+    def close_record(self, site: str, sensor: str, rule: str, time_ns: int) -> None:
+        record = self._current_record(site, sensor, rule)
+        if record is not None:
+            self._db.execute(
+                "UPDATE alarm_records SET ended_ns = ? WHERE id = ? AND ended_ns IS NULL", (time_ns, record)
+            )
+
+    def add_record_response(
+        self, site: str, sensor: str, rule: str, time_ns: int, user: str, answer: str, measures: str, via: str
+    ) -> None:
+        record = self._current_record(site, sensor, rule)
+        if record is not None:
+            self._db.execute(
+                "INSERT INTO alarm_record_responses (record_id, time_ns, user, answer, measures, via)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (record, time_ns, user, answer, measures, via),
+            )
+
+    def records(self, limit: int = 100) -> list[AlarmRecord]:
+        """Newest first."""
+        rows = self._db.execute(
+            "SELECT id, site, sensor, rule, started_ns, ended_ns, peak_level, peak_level_name, peak_value, unit,"
+            " first_event_id FROM alarm_records ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        out = []
+        for row in rows:
+            answers = self._db.execute(
+                "SELECT time_ns, user, answer, measures, via FROM alarm_record_responses WHERE record_id = ?"
+                " ORDER BY time_ns",
+                (row[0],),
+            ).fetchall()
+            out.append(AlarmRecord(*row, responses=[RecordResponse(*a) for a in answers]))
+        return out
 
     def close(self) -> None:
         self._db.close()

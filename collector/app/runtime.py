@@ -19,11 +19,15 @@ from pathlib import Path
 from collector.alarms.actions import AlarmActions
 from collector.alarms.api import TOKEN_ENV, AlarmApi
 from collector.alarms.kpi_writer import AlarmKpiWriter
+from collector.alarms.records import HandlingRecorder
+from collector.alarms.respond import RESPOND_PREFIX, ResponseDesk
+from collector.alarms.responses import ResponseLinks
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
 from collector.console.app import PREFIX as CONSOLE_PREFIX
 from collector.console.app import Console
 from collector.console.feed import ConsoleFeed
 from collector.console.users import Users
+from collector.notify.alertmanager import AlertmanagerFeed
 from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
 from collector.notify.webhooks import WebhookNotifier
@@ -117,6 +121,12 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     if restored:
         log.info("restored %d active alarms from %s", restored, state_dir)
     persister = AlarmStatePersister(lifecycle, store, registry)
+    links = ResponseLinks.from_settings(config.webhooks.responses)
+    api_served = options.api_port is not None and bool(os.environ.get(TOKEN_ENV) or config.console.users_file)
+    if links is not None and not api_served:
+        # A link that leads nowhere would tell the person paged they can answer when they cannot.
+        log.warning("response links not sent: they need the alarm API (--api-port, and %s or a console)", TOKEN_ENV)
+        links = None
     stack = build_detector_stack(registry, config, lifecycle)
 
     storage: InfluxSink | LineProtocolFileSink = (
@@ -128,11 +138,15 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     event_sinks: list[EventSink] = [
         LogEventSink(registry),
         persister,
-        WebhookNotifier(config.webhooks, registry, state_dir),
+        HandlingRecorder(store, registry),
+        WebhookNotifier(config.webhooks, registry, state_dir, response_link=links.link_for if links else None),
         AlarmKpiWriter(registry, storage.submit_lines, lambda: [alarm.slot for alarm in lifecycle.active()]),
     ]
     if has_mqtt_devices or options.mqtt_url:
         event_sinks.append(MqttAlarmSink(config.mqtt, registry))
+    if any(s.format == "alertmanager" for s in config.webhooks.subscribers):
+        feed_links = links.url_for if links else None
+        event_sinks.append(AlertmanagerFeed(config.webhooks, registry, lifecycle.active, response_link=feed_links))
     status = None
     if options.status_view:
         status = StatusView(registry.sensors)
@@ -149,12 +163,17 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     api = None
     if options.api_port is not None:
         actions = AlarmActions(lifecycle, registry, store, pipeline.dispatch, persister)
-        api = _operator_server(actions, users, feed, config)
+        desk = ResponseDesk(links, actions) if links else None
+        api = _operator_server(actions, users, feed, config, desk)
     return Runtime(config, registry, pipeline, lifecycle, store, persister, api, status, storage, options.metrics_port)
 
 
 def _operator_server(
-    actions: AlarmActions, users: Users | None, feed: ConsoleFeed | None, config: HazwatchConfig
+    actions: AlarmActions,
+    users: Users | None,
+    feed: ConsoleFeed | None,
+    config: HazwatchConfig,
+    desk: ResponseDesk | None = None,
 ) -> AlarmApi | None:
     """The alarm API for scripts (bearer token) and, with a users file, the operators' console on the same port."""
     token = os.environ.get(TOKEN_ENV)
@@ -163,9 +182,12 @@ def _operator_server(
         return None
     if not token:
         log.info("alarm JSON API closed (%s not set); the console is served", TOKEN_ENV)
-    api = AlarmApi(actions, token=token or secrets.token_urlsafe(32), open_prefixes=(CONSOLE_PREFIX,))
+    open_prefixes = (CONSOLE_PREFIX, RESPOND_PREFIX) if desk is not None else (CONSOLE_PREFIX,)
+    api = AlarmApi(actions, token=token or secrets.token_urlsafe(32), open_prefixes=open_prefixes)
     if users is not None and feed is not None:
         api.extend(Console(actions, feed, users, config.console).install)
+    if desk is not None:
+        api.extend(desk.add_routes)  # a response link's signed token is its own credential
     return api
 
 

@@ -97,42 +97,6 @@ def encode(body: object) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def alertmanager_body(payload: dict[str, object]) -> list[dict[str, object]]:
-    """Prometheus Alertmanager v2 `POST /api/v2/alerts` body, so existing Alertmanager receivers work.
-
-    An alert that has ended (normal state) carries `endsAt`; the labels identify the alarm, so
-    Alertmanager groups and de-duplicates successive events of one alarm.
-    """
-    ended = payload["state"] == "normal" or payload["level"] == 0
-    alert: dict[str, object] = {
-        "labels": {
-            "alertname": str(payload["rule"]),
-            "site": str(payload["site"]),
-            "area": str(payload["area"]),
-            "sensor": str(payload["sensor"]),
-            "kind": str(payload["kind"]),
-            "category": str(payload["category"]),
-            "severity": str(payload["level_name"]),
-            "priority": str(payload["priority"]),
-        },
-        "annotations": {
-            "summary": str(payload["message"]),
-            "event_id": str(payload["event_id"]),
-            "transition": str(payload["transition"]),
-            "state": str(payload["state"]),
-            "level": str(payload["level"]),
-            "value": "" if payload["value"] is None else str(payload["value"]),
-            "limit": "" if payload["limit"] is None else str(payload["limit"]),
-            "unit": str(payload["unit"]),
-        },
-        "startsAt": payload["time"],
-        "generatorURL": "",
-    }
-    if ended:
-        alert["endsAt"] = payload["time"]
-    return [alert]
-
-
 def kpi_record_from_payload(payload: dict[str, object]) -> KpiRecord:
     """A stored webhook payload (a JSONL line) back into what the KPIs need."""
     return KpiRecord(

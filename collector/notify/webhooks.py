@@ -21,9 +21,10 @@ import httpx
 
 from collector.notify.escalation import EscalationTracker
 from collector.notify.filters import subscriber_wants
+from collector.notify.formats import body_for, outgoing, refusal, robot_secret, through_outbox
 from collector.notify.outbox import Delivery, NewDelivery, Outbox
-from collector.notify.payload import PayloadBuilder, alertmanager_body, encode
-from collector.notify.signing import load_secret, signed_headers
+from collector.notify.payload import PayloadBuilder
+from collector.notify.signing import load_secret
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.config import SensorRegistry
@@ -41,10 +42,6 @@ def retry_delay(attempts: int, initial: float, maximum: float, rng: random.Rando
     return base / 2 + rng.uniform(0, base / 2)
 
 
-def body_for(subscriber: Subscriber, payload: dict[str, object]) -> bytes:
-    return encode(alertmanager_body(payload) if subscriber.format == "alertmanager" else payload)
-
-
 class WebhookNotifier:
     def __init__(
         self,
@@ -55,10 +52,15 @@ class WebhookNotifier:
         clock: Callable[[], int] = time.time_ns,
         poll_interval: float = 0.1,
         rng: random.Random | None = None,
+        response_link: Callable[[dict[str, object]], str | None] | None = None,
     ) -> None:
         self.settings = settings
-        self.subscribers = list(settings.subscribers)
-        self.secret = secret if secret is not None else (load_secret(settings) if self.subscribers else b"")
+        self.subscribers = [s for s in settings.subscribers if through_outbox(s)]
+        self._by_name = {s.name: s for s in self.subscribers}
+        self._robot_secrets = {s.name: robot_secret(s) for s in self.subscribers}
+        self.response_link = response_link
+        signs = any(s.format == "hazwatch" for s in self.subscribers)
+        self.secret = secret if secret is not None else (load_secret(settings) if signs else b"")
         self.builder = PayloadBuilder(registry)
         self.outbox = Outbox(Path(state_dir) / OUTBOX_FILE)
         self.escalations = EscalationTracker(self.outbox, self.subscribers)
@@ -106,7 +108,7 @@ class WebhookNotifier:
         rows: list[NewDelivery] = []
         told: list[tuple[AlarmEvent, dict[str, object], list[Subscriber]]] = []
         for event in self._incoming:
-            payload = self.builder.build(event)
+            payload = self._linked(self.builder.build(event))
             wanted = [s for s in self.subscribers if event.annunciate and subscriber_wants(s, payload)]
             stream = self.builder.stream_key(payload)
             rows += [
@@ -130,9 +132,10 @@ class WebhookNotifier:
         now = self.clock()
         rows: list[NewDelivery] = []
         for item in self.escalations.due(now):
-            stream = self.builder.stream_key(item.payload)
-            event_id = str(item.payload["event_id"])
-            body = body_for(item.subscriber, item.payload)
+            payload = self._linked(item.payload)
+            stream = self.builder.stream_key(payload)
+            event_id = str(payload["event_id"])
+            body = body_for(item.subscriber, payload)
             rows += [
                 NewDelivery(item.subscriber.name, url, f"{item.subscriber.name}|{url}|{stream}", event_id, body)
                 for url in item.urls
@@ -146,6 +149,11 @@ class WebhookNotifier:
         if rows:
             self.outbox.add(rows, now)
             metrics.OUTBOX_PENDING.set(self.outbox.pending())
+
+    def _linked(self, payload: dict[str, object]) -> dict[str, object]:
+        """A paging event carries its own response link, so the person paged can answer from the message."""
+        link = self.response_link(payload) if self.response_link is not None else None
+        return payload | {"response_url": link} if link else payload
 
     # ---- delivery -------------------------------------------------------------------------
 
@@ -161,10 +169,15 @@ class WebhookNotifier:
 
     async def _deliver(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
         try:
-            headers = signed_headers(self.secret, delivery.body, delivery.event_id)
+            # A delivery stored for a subscriber since removed from the config still goes out, signed as hazwatch.
+            subscriber = self._by_name.get(delivery.subscriber) or Subscriber(name=delivery.subscriber, url="")
+            robot = self._robot_secrets.get(subscriber.name)
+            url, body, headers = outgoing(
+                subscriber, delivery.url, delivery.body, self.secret, robot, delivery.event_id
+            )
             try:
-                response = await client.post(delivery.url, content=delivery.body, headers=headers)
-                error = None if response.is_success else f"HTTP {response.status_code}"
+                response = await client.post(url, content=body, headers=headers)
+                error = refusal(subscriber, response)
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             if error is None:

@@ -99,6 +99,8 @@ class AlarmStatus:
     latched: bool
     chattering: bool
     shelved_until_ns: int | None
+    peak_level: int = 0
+    """The highest level this episode reached."""
 
 
 def event_id_for(slot: int, rule: str, transition: Transition, time_ns: int, sequence: int) -> str:
@@ -311,6 +313,7 @@ class AlarmLifecycle:
                 latched=a.latched_level > 0,
                 chattering=a.chattering,
                 shelved_until_ns=a.shelved_until_ns,
+                peak_level=a.peak_level,
             )
             for a in self._alarms.values()
         ]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from hazwatch.config.channels import AlertmanagerOptions, ResponseSettings, RobotOptions
 from hazwatch.config.limits import StrictModel
+
+ROBOT_FORMATS = ("wecom", "dingtalk", "feishu")
 
 
 class SubscriberFilter(StrictModel):
@@ -31,11 +34,24 @@ class Escalation(StrictModel):
 class Subscriber(StrictModel):
     name: str
     url: str
-    format: Literal["hazwatch", "alertmanager"] = "hazwatch"
+    format: Literal["hazwatch", "alertmanager", "wecom", "dingtalk", "feishu"] = "hazwatch"
     filter: SubscriberFilter | list[SubscriberFilter] = Field(
         default_factory=SubscriberFilter, description="a list: an event is sent when it matches any entry"
     )
     escalation: Escalation | None = None
+    alertmanager: AlertmanagerOptions = Field(default_factory=AlertmanagerOptions)
+    robot: RobotOptions = Field(default_factory=RobotOptions, description="dingtalk / feishu: the robot's sign secret")
+
+    @model_validator(mode="after")
+    def _fits_the_format(self) -> Subscriber:
+        filters = self.filter if isinstance(self.filter, list) else [self.filter]
+        if self.format == "alertmanager" and any(f.transitions or f.states for f in filters):
+            # Alertmanager is fed the alarm's standing state; a filter on events would stop re-posts and
+            # Alertmanager would announce a standing alarm as resolved.
+            raise ValueError("an alertmanager subscriber cannot filter on transitions or states")
+        if self.format == "alertmanager" and self.escalation is not None:
+            raise ValueError("an alertmanager subscriber cannot escalate: Alertmanager's routes repeat")
+        return self
 
 
 class WebhookSettings(StrictModel):
@@ -46,3 +62,4 @@ class WebhookSettings(StrictModel):
     backoff_max: float = Field(default=30.0, gt=0)
     subscribers: list[Subscriber] = Field(default_factory=list)
     max_concurrent: int = Field(default=16, ge=1, description="deliveries in flight at once, over all receivers")
+    responses: ResponseSettings = Field(default_factory=ResponseSettings)

@@ -26,6 +26,8 @@ class Delivery:
     payload: object
     signature_valid: bool
     received_at: float
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Receiver:
     secret: bytes = SECRET
     fail_after_recording: int = 0
     """Answer 503 to this many requests after recording them: the sender cannot know they arrived."""
+    signed: bool = True
+    """False for senders that do not sign with hazwatch's scheme (Alertmanager's own webhook)."""
     received: list[Delivery] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
@@ -59,11 +63,21 @@ class Receiver:
         valid = verify(
             self.secret, request.headers.get(TIMESTAMP_HEADER, ""), request.headers.get(SIGNATURE_HEADER, ""), body
         )
-        self.received.append(Delivery(request.path, body, json.loads(body), valid, time.monotonic()))
+        self.received.append(
+            Delivery(
+                request.path,
+                body,
+                json.loads(body),
+                valid,
+                time.monotonic(),
+                dict(request.headers),
+                dict(request.query),
+            )
+        )
         if self.fail_after_recording > 0:
             self.fail_after_recording -= 1
             return web.Response(status=503)
-        return web.Response(status=204 if valid else 401)
+        return web.Response(status=204 if valid or not self.signed else 401)
 
     def payloads(self, path: str | None = None) -> list[dict]:
         return [d.payload for d in self.received if path is None or d.path == path]

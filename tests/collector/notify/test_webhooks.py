@@ -102,31 +102,6 @@ async def test_the_bureau_gets_only_power_cut_episodes_while_operators_get_every
     ]
 
 
-async def test_alertmanager_format_posts_an_alert_list_with_labels_and_ends_it_when_normal(
-    receiver, mine_registry, tmp_path
-):
-    face = mine_registry.slot("xinyuan-mine", "LW-CH4-T1")
-    notifier = WebhookNotifier(
-        settings(Subscriber(name="am", url=receiver.url("/api/v2/alerts"), format="alertmanager")),
-        mine_registry,
-        tmp_path,
-        secret=SECRET,
-    )
-    lifecycle = AlarmLifecycle()
-    t = time.time_ns()
-    async with running(notifier):
-        notifier.submit_events(lifecycle.apply([methane_change(face, 1, t, 1.1)], t))
-        notifier.submit_events(lifecycle.acknowledge(face, "threshold.high", "op", t + 1))
-        notifier.submit_events(lifecycle.apply([methane_change(face, 0, t + 2, 0.9)], t + 2))
-        await receiver.wait_for(3)
-
-    raised, _, cleared = receiver.payloads()
-    assert isinstance(raised, list) and raised[0]["labels"]["alertname"] == "threshold.high"
-    assert raised[0]["labels"]["sensor"] == "LW-CH4-T1" and "endsAt" not in raised[0]
-    assert cleared[0]["endsAt"] == cleared[0]["startsAt"]
-    assert all(d.signature_valid for d in receiver.received)
-
-
 async def test_an_unacknowledged_alarm_is_renotified_and_escalated_along_the_chain_until_acknowledged(
     receiver, mine_registry, tmp_path
 ):
