@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from benchmarks import e2e, lineprotocol, modbus
+from benchmarks import cli_start, e2e, lineprotocol, modbus
 from benchmarks.procs import run_worker
 from benchmarks.results import RESULTS_FILE, Results
 
@@ -135,8 +135,25 @@ def end_to_end_half_load(results: Results, plan: Plan) -> None:
     results.set("e2e_half_load", e2e.measure(plan.e2e_rate / 2, plan.e2e_seconds))
 
 
+def end_to_end_partitioned(results: Results, plan: Plan) -> None:
+    """The same load on two `--partition K/2` worker processes: what a second core gives on one host."""
+    results.set("e2e_two_partitions", e2e.measure(plan.e2e_rate, plan.e2e_seconds, workers=2))
+
+
 def influxd_ceiling(results: Results, plan: Plan) -> None:
-    results.set("influxd_alone_points_per_s", e2e.influxd_alone(plan.influxd_sensors, 5))
+    ceiling = e2e.influxd_alone(plan.influxd_sensors, 5)
+    results.set("influxd_alone_points_per_s", ceiling)
+    end_to_end_rate = results.values.get("e2e_readings_per_s")
+    if isinstance(end_to_end_rate, int | float) and ceiling:
+        results.set("e2e_fraction_of_store_ceiling", end_to_end_rate / ceiling)
+    else:
+        results.missing(["e2e_fraction_of_store_ceiling"], "not measured: end to end has no zero-loss figure")
+
+
+def cli_start_time(results: Results, plan: Plan) -> None:
+    measured = cli_start.measure(runs=plan.repeats * 3 + 2)
+    results.set("cli_start", measured)
+    results.set("cli_help_seconds", measured["help"]["median_s"])
 
 
 def modbus_polling(results: Results, plan: Plan) -> None:
@@ -163,7 +180,11 @@ def main(
           lambda: end_to_end(results, plan))  # fmt: skip
     if not quick:
         stage(results, ["e2e_half_load"], "end to end at half load", lambda: end_to_end_half_load(results, plan))
-    stage(results, ["influxd_alone_points_per_s"], "influxd alone", lambda: influxd_ceiling(results, plan))
+        stage(results, ["e2e_two_partitions"], "end to end, two partition workers",
+              lambda: end_to_end_partitioned(results, plan))  # fmt: skip
+    stage(results, ["influxd_alone_points_per_s", "e2e_fraction_of_store_ceiling"], "influxd alone",
+          lambda: influxd_ceiling(results, plan))  # fmt: skip
+    stage(results, ["cli_help_seconds"], "CLI start", lambda: cli_start_time(results, plan))
     stage(results, ["modbus_requests_per_s"], "modbus", lambda: modbus_polling(results, plan))
     results.print(console)
     console.print(f"wrote {results.write(output)}")

@@ -107,7 +107,10 @@ def _points_written(influxd) -> int:
     return total
 
 
-def measure(rate: float, seconds: float, period: float = 0.5, injections_per_cycle: int = 5) -> dict:
+def measure(
+    rate: float, seconds: float, period: float = 0.5, injections_per_cycle: int = 5, workers: int = 1
+) -> dict:
+    """With `workers` > 1, that many hazwatch processes share the sites (`--partition K/N`, by site)."""
     per_site = COPIES * sum(len(a.sensors) for a in template_site().areas)
     sites = max(1, round(rate * period / per_site))
     with ExitStack() as stack:
@@ -123,27 +126,40 @@ def measure(rate: float, seconds: float, period: float = 0.5, injections_per_cyc
             "webhook_url": hooks.url,
             "state_dir": state,
         }
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.e2e_worker", json.dumps(args)],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.e2e_worker", json.dumps(_worker_args(args, k, workers))],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for k in range(workers)
+        ]
+        tails = []
         try:
-            if worker.stdout.readline().strip() != "READY":
-                raise RuntimeError("hazwatch worker did not start")
+            for worker in processes:
+                if worker.stdout.readline().strip() != "READY":
+                    raise RuntimeError("hazwatch worker did not start")
             result = _publish_and_count(influxd, broker.port, hooks, sites, per_site, rate, seconds, period,
                                         injections_per_cycle)  # fmt: skip
         finally:
-            try:
-                tail = worker.communicate(timeout=120)[0]
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                tail = ""
-        result["worker_exit"] = worker.returncode
-        result["worker_tail"] = tail.strip()[-200:]
+            for worker in processes:
+                try:
+                    tails.append(worker.communicate(timeout=120)[0])
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    tails.append("")
+        result["workers"] = workers
+        result["worker_exit"] = max(worker.returncode for worker in processes)
+        result["worker_tail"] = tails[0].strip()[-200:]
         return result
+
+
+def _worker_args(args: dict, k: int, workers: int) -> dict:
+    if workers == 1:
+        return args
+    return {**args, "state_dir": f"{args['state_dir']}/w{k}", "partition": f"{k}/{workers}"}
 
 
 def _publish_and_count(influxd, port, hooks, sites, per_site, rate, seconds, period, injections_per_cycle) -> dict:

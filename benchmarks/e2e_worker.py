@@ -16,19 +16,32 @@ from benchmarks.e2e_site import e2e_config
 from collector.notify.webhooks import WebhookNotifier
 from collector.pipeline.detection import build_detector_stack
 from collector.pipeline.loop import Pipeline
+from collector.pipeline.partition import OwnedConditions, Partition
 from collector.sources.mqtt.source import mqtt_sources
 from collector.storage.influx import InfluxSink
 from detectors.alarms.lifecycle import AlarmLifecycle
+from detectors.engine.stack import Lifecycle
+from hazwatch.config.partition import PartitionSpec
 from hazwatch.config.registry import SensorRegistry
 
 
 async def main(args: dict) -> None:
+    partition = args.pop("partition", None)
     config = e2e_config(**args)
     registry = SensorRegistry.from_config(config)
-    sources = mqtt_sources(config, registry)
+    lifecycle = AlarmLifecycle()
+    detected: Lifecycle = lifecycle
+    source_config = config
+    if partition is not None:  # as `hazwatch run --partition K/N` wires it (collector/app/runtime.py)
+        config = config.model_copy(
+            update={"mqtt": config.mqtt.model_copy(update={"client_id": f"{config.mqtt.client_id}-{partition}"})}
+        )
+        owned = Partition(config, registry, PartitionSpec.parse(partition))
+        source_config, detected = owned.source_config, OwnedConditions(lifecycle, owned.owned)
+    sources = mqtt_sources(source_config, registry)
     influx = InfluxSink(config.influxdb, registry)
     webhooks = WebhookNotifier(config.webhooks, registry, config.state_dir, secret=b"benchmark-secret")
-    stack = build_detector_stack(registry, config, AlarmLifecycle())
+    stack = build_detector_stack(registry, config, detected)
     pipeline = Pipeline(sources, stack, [influx], [influx, webhooks])
     stop = asyncio.Event()
     running = asyncio.create_task(pipeline.run(stop))

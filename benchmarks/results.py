@@ -24,6 +24,8 @@ REQUIRED_KEYS = (
     "alarm_latency_p99_ms",
     "modbus_requests_per_s",
     "rss_bytes_per_sensor",
+    "e2e_fraction_of_store_ceiling",
+    "cli_help_seconds",
 )
 
 
@@ -42,12 +44,16 @@ TARGETS = (
     Target("detectors_speedup_vs_river", "  vs River HalfSpaceTrees", 100, unit="×"),
     Target("lineprotocol_speedup_vs_influxdb_client", "line protocol vs influxdb-client Point", 5, unit="×"),
     Target("e2e_readings_per_s", "MQTT → hazwatch → influxd, zero loss", 200e3, unit="readings/s"),
+    Target(
+        "e2e_fraction_of_store_ceiling", "  end to end / influxd alone, same shape, same run", 0.9, unit="of ceiling"
+    ),
     Target("alarm_latency_p50_ms", "alarm latency p50 under load", 100, higher_is_better=False, unit="ms"),
     Target("alarm_latency_p99_ms", "alarm latency p99 under load", 100, higher_is_better=False, unit="ms"),
     Target("modbus_requests_per_s", "Modbus polling", 0, unit="requests/s"),
     Target(
         "rss_bytes_per_sensor", "resident memory per sensor (largest fleet)", 1024, higher_is_better=False, unit="B"
     ),
+    Target("cli_help_seconds", "`hazwatch --help` start (median)", 0.3, higher_is_better=False, unit="s"),
 )
 
 

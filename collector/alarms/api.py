@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from collector.alarms import TOKEN_ENV
 from collector.alarms.actions import AlarmActions, UnknownTarget
 from collector.alarms.requests import MAX_BODY_BYTES, ActionBody, parse_action
 from collector.alarms.store import AlarmRecord, AuditEntry
 from collector.notify.payload import PayloadBuilder, rfc3339
 from detectors.alarms.lifecycle import ActionRefused, AlarmStatus
 
-TOKEN_ENV = "HAZWATCH_API_TOKEN"
 IDLE_TIMEOUT_S = 10.0
 """A connection that sends no complete request (idle, stalled, or trickling its headers) is closed after this."""
 BODY_TIMEOUT_S = 10.0

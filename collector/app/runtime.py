@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
 import signal
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
+import numpy as np
+from prometheus_client import REGISTRY
 
 from collector.alarms.actions import AlarmActions
 from collector.alarms.api import TOKEN_ENV, AlarmApi
@@ -34,17 +40,26 @@ from collector.notify.webhooks import WebhookNotifier
 from collector.pipeline.detection import build_detector_stack
 from collector.pipeline.intake import IntakeCheck
 from collector.pipeline.loop import Pipeline
+from collector.pipeline.partition import OwnedConditions, Partition
 from collector.pipeline.protocols import EventSink, ReadingSink, Source
+from collector.pipeline.roles import NoDetection, Role
+from collector.pipeline.snapshot import DetectorSnapshots, SnapshotWriter, fingerprint
+from collector.sources.batches.source import batch_sources
 from collector.sources.modbus.source import modbus_sources
-from collector.sources.mqtt.source import mqtt_sources
+from collector.sources.mqtt.source import MqttSource, mqtt_sources
+from collector.storage.batch_forwarder import BatchForwarder
 from collector.storage.health_writer import HealthWriter
 from collector.storage.influx import InfluxSink
 from collector.storage.lpfile import LineProtocolFileSink
+from collector.storage.warmup import readings_since
+from collector.telemetry.health import Health
 from collector.telemetry.metrics_server import serve_metrics
 from collector.views.status import StatusView
 from detectors.alarms.lifecycle import AlarmLifecycle
+from hazwatch.batch import ReadingBatch
 from hazwatch.config import HazwatchConfig, SensorRegistry
 from hazwatch.config.notify import Subscriber
+from hazwatch.config.partition import PartitionSpec
 
 log = logging.getLogger("hazwatch.runtime")
 
@@ -62,7 +77,15 @@ class RunOptions:
     state_dir: Path | None = None
     api_port: int | None = None
     metrics_port: int | None = None
+    metrics_address: str = "127.0.0.1"
+    """Where /metrics, /healthz and /readyz listen: 0.0.0.0 in a container so the kubelet reaches the probes."""
     status_view: bool = False
+    partition: PartitionSpec | None = None
+    """Own only this partition's sensors (`hazwatch run --partition K/N`, docs/scaling.md)."""
+    role: Role = "standalone"
+    """standalone, edge (publish batches only) or core (read the edges' batches); collector/pipeline/roles.py."""
+    publish_batches: bool = False
+    """A standalone worker also publishes its reading batches for core workers."""
     users_file: Path | None = None
     """Console users (overrides the config's `console.users_file`); with `api_port`, serves the console."""
 
@@ -79,6 +102,9 @@ class Runtime:
     status: StatusView | None
     storage: InfluxSink | LineProtocolFileSink
     metrics_port: int | None
+    metrics_address: str = "127.0.0.1"
+    warmup: Callable[[], ReadingBatch] | None = None
+    """After a restore from a detector snapshot: the stored readings it missed, replayed before going live."""
 
     def dispatch(self, events: list) -> None:
         """Operator actions (ack, shelve, reset) produce events that go to the same sinks as detector events."""
@@ -87,10 +113,13 @@ class Runtime:
 
 def _with_overrides(config: HazwatchConfig, options: RunOptions) -> HazwatchConfig:
     update: dict[str, object] = {}
+    if options.partition:
+        client_id = f"{config.mqtt.client_id}-p{options.partition.index}of{options.partition.count}"
+        update["mqtt"] = config.mqtt.model_copy(update={"client_id": client_id})
     if options.influx_url:
         update["influxdb"] = config.influxdb.model_copy(update={"url": options.influx_url})
     if options.mqtt_url:
-        update["mqtt"] = config.mqtt.model_copy(update={"url": options.mqtt_url})
+        update["mqtt"] = update.get("mqtt", config.mqtt).model_copy(update={"url": options.mqtt_url})
     if options.webhook_urls:
         extra = [Subscriber(name=f"cli-{i}", url=url) for i, url in enumerate(options.webhook_urls)]
         update["webhooks"] = config.webhooks.model_copy(update={"subscribers": [*config.webhooks.subscribers, *extra]})
@@ -110,10 +139,19 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     state_dir = Path(config.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
 
-    sources: list[Source] = [*modbus_sources(config, registry)]
+    partition = Partition(config, registry, options.partition) if options.partition else None
+    source_config = partition.source_config if partition is not None else config
     has_mqtt_devices = any(d.protocol == "mqtt" for site in config.sites for d in site.devices)
-    if has_mqtt_devices:
-        sources += mqtt_sources(config, registry, config.mqtt.url, options.mqtt_protocol)
+    sources: list[Source] = []
+    if options.role == "core":
+        owned = partition.owned_sensors if partition is not None else None
+        sources += batch_sources(config, registry, owned, config.mqtt.url, options.mqtt_protocol)
+    else:
+        sources += modbus_sources(source_config, registry)
+        if has_mqtt_devices:
+            sources += mqtt_sources(source_config, registry, config.mqtt.url, options.mqtt_protocol)
+    if partition is not None:
+        log.info("partition %s owns %d of %d sensors", partition.spec, partition.size, len(registry))
 
     lifecycle = AlarmLifecycle()
     store = AlarmStore.in_state_dir(state_dir)
@@ -127,14 +165,28 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         # A link that leads nowhere would tell the person paged they can answer when they cannot.
         log.warning("response links not sent: they need the alarm API (--api-port, and %s or a console)", TOKEN_ENV)
         links = None
-    stack = build_detector_stack(registry, config, lifecycle)
+    detected = OwnedConditions(lifecycle, partition.owned) if partition is not None else lifecycle
+    stack = build_detector_stack(registry, config, detected)
+    snapshots = DetectorSnapshots(state_dir, registry, _fingerprint(config, options))
+    resumed_from = snapshots.restore(stack) if options.role != "edge" else None
+    warmup = None
+    if resumed_from is not None:
+        stack = resumed_from.stack
+        if not options.line_protocol_file:
+            owned = partition.owned if partition is not None else np.ones(len(registry), dtype=bool)
+            since = resumed_from.saved_ns - WARMUP_MARGIN_NS
+            warmup = functools.partial(readings_since, config.influxdb, registry, owned, since)
 
     storage: InfluxSink | LineProtocolFileSink = (
         LineProtocolFileSink(options.line_protocol_file, registry)
         if options.line_protocol_file
         else InfluxSink(config.influxdb, registry)
     )
-    reading_sinks: list[ReadingSink] = [HealthWriter(write=storage.submit_lines), storage]
+    health_writer = HealthWriter(write=storage.submit_lines)
+    if options.partition:  # workers of one host must not overwrite each other's self-metrics series
+        suffix = f"-p{options.partition.index}of{options.partition.count}"
+        health_writer = HealthWriter(write=storage.submit_lines, instance=health_writer.instance + suffix)
+    reading_sinks: list[ReadingSink] = [health_writer, storage]
     event_sinks: list[EventSink] = [
         LogEventSink(registry),
         persister,
@@ -157,15 +209,71 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     if feed is not None:
         event_sinks.append(feed)
     event_sinks.append(storage)
+    if options.role == "edge":
+        reading_sinks, event_sinks = [BatchForwarder(config, registry)], []
+    else:
+        reading_sinks.append(SnapshotWriter(snapshots, stack))
+        if options.publish_batches:
+            reading_sinks.append(BatchForwarder(config, registry))
     intake = IntakeCheck(config.intake, [info.key for info in registry.sensors])
-    pipeline = Pipeline(sources, stack, reading_sinks, event_sinks, intake=intake)
+    detector = NoDetection() if options.role == "edge" else stack
+    pipeline = Pipeline(sources, detector, reading_sinks, event_sinks, intake=intake)
 
     api = None
     if options.api_port is not None:
         actions = AlarmActions(lifecycle, registry, store, pipeline.dispatch, persister)
         desk = ResponseDesk(links, actions) if links else None
         api = _operator_server(actions, users, feed, config, desk)
-    return Runtime(config, registry, pipeline, lifecycle, store, persister, api, status, storage, options.metrics_port)
+    return Runtime(
+        config,
+        registry,
+        pipeline,
+        lifecycle,
+        store,
+        persister,
+        api,
+        status,
+        storage,
+        options.metrics_port,
+        options.metrics_address,
+        warmup,
+    )
+
+
+WARMUP_MARGIN_NS = 60 * 10**9
+"""Replay from this long before the snapshot: readings stamped by their devices can lag their arrival."""
+
+
+def _fingerprint(config: HazwatchConfig, options: RunOptions) -> str:
+    """What a detector snapshot must match: the sensors, limits and detector settings, and the partition."""
+    return fingerprint(
+        config.model_dump_json(include={"sites", "partitioning"}), str(options.partition), options.role
+    )
+
+
+async def _warm_up(runtime: Runtime) -> None:
+    """Replay what the restored detectors missed; their events carry the same ids as the first time round,
+    so a receiver that already has them de-duplicates them, and one that missed them gets them now."""
+    if runtime.warmup is None:
+        return
+    try:
+        batch = await asyncio.to_thread(runtime.warmup)
+    except (httpx.HTTPError, RuntimeError) as error:
+        log.warning("warm-up from InfluxDB failed (%s): detectors continue from their snapshot", error)
+        batch = ReadingBatch.empty()
+    if len(batch):
+        runtime.dispatch(runtime.pipeline.detector.update(batch))
+    log.info("warm-up: %d stored readings replayed through the restored detectors", len(batch))
+
+
+def sources_ready(runtime: Runtime) -> tuple[bool, str]:
+    """Ready once every MQTT source is connected and subscribed (Modbus devices that are down raise alarms,
+    they do not make the worker unready)."""
+    names = [source.name for source in runtime.pipeline.sources if isinstance(source, MqttSource)]
+    down = [name for name in names if REGISTRY.get_sample_value("hazwatch_mqtt_connected", {"source": name}) != 1]
+    if down:
+        return False, f"MQTT source(s) not subscribed: {', '.join(down)}"
+    return True, f"{len(runtime.pipeline.sources)} source(s) running"
 
 
 def _operator_server(
@@ -197,7 +305,15 @@ async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = No
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    metrics_server = serve_metrics(runtime.metrics_port) if runtime.metrics_port else None
+    await _warm_up(runtime)
+    resumed = getattr(runtime.pipeline.detector, "resumed", None)
+    if resumed is not None:
+        resumed(time.time_ns())
+    health = Health(ready=lambda: sources_ready(runtime))
+    beat = asyncio.create_task(health.beat(), name="health")
+    metrics_server = (
+        serve_metrics(runtime.metrics_port, runtime.metrics_address, health) if runtime.metrics_port else None
+    )
     if runtime.api is not None and api_port is not None:
         url = await runtime.api.start(port=api_port)
         log.info("alarm API on %s", url)
@@ -206,6 +322,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event, api_port: int | None = No
     finally:
         if runtime.api is not None:
             await runtime.api.stop()
+        beat.cancel()
         if metrics_server is not None:
             metrics_server.shutdown()
         runtime.store.close()

@@ -19,6 +19,10 @@ READINGS_REFUSED = Counter(
     "Readings refused before detection and storage: stamped outside the time window, or a GOOD non-number",
     ["reason"],
 )
+BATCH_READINGS_PUBLISHED = Counter("hazwatch_batch_readings_published", "Readings an edge worker published to MQTT")
+BATCH_READINGS_DROPPED = Counter(
+    "hazwatch_batch_readings_dropped", "Readings an edge worker could not queue for MQTT (queue full)"
+)
 MQTT_CONNECTED = Gauge("hazwatch_mqtt_connected", "1 while the MQTT source is connected and subscribed", ["source"])
 MODBUS_REQUESTS = Counter("hazwatch_modbus_requests", "Modbus read requests", ["site", "device", "outcome"])
 MODBUS_REQUEST_SPLITS = Counter(

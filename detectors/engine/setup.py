@@ -37,13 +37,23 @@ class SensorText(Sequence[str]):
         return self.text(self.registry.sensors[slot])
 
 
-def labels_of(registry: SensorRegistry) -> SensorText:
+def sensor_label(info: SensorInfo) -> str:
     """How messages name a sensor: 'CH4 at LW-CH4-T1'."""
-    return SensorText(registry, lambda s: f"{s.kind.value} at {s.sensor}")
+    return f"{info.kind.value} at {info.sensor}"
+
+
+def sensor_unit(info: SensorInfo) -> str:
+    return info.unit
+
+
+def labels_of(registry: SensorRegistry) -> SensorText:
+    """Module-level text functions, not lambdas, so a detector stack can be pickled into a restart snapshot
+    (collector/pipeline/snapshot.py)."""
+    return SensorText(registry, sensor_label)
 
 
 def units_of(registry: SensorRegistry) -> SensorText:
-    return SensorText(registry, lambda s: s.unit)
+    return SensorText(registry, sensor_unit)
 
 
 class Setup:

@@ -105,6 +105,13 @@ class DetectorStack:
                 changes += refused(slots, now_ns, cause)
         return self.lifecycle.apply(self._route(changes), now_ns) if changes else []
 
+    def resumed(self, now_ns: int) -> None:
+        """Tell the rules a restored stack runs again at `now_ns` (see HealthDetector.resumed)."""
+        for rule in self.rules:
+            resumed = getattr(rule, "resumed", None)
+            if resumed is not None:
+                resumed(now_ns)
+
     def suppressed(self, slot: int) -> bool:
         return bool(self._suppressors.get(slot))
 

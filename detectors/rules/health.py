@@ -324,6 +324,14 @@ class HealthDetector(Rule):
 
     # ---- time-driven rules -------------------------------------------------------------------------
 
+    def resumed(self, now_ns: int) -> None:
+        """After a restart from a snapshot: the worker was away, not the sensors. Sensors not already offline get
+        one dead-man interval from now for the readings queued in the broker to arrive, instead of all going
+        offline at the first tick (an alarm storm); those already offline stay offline."""
+        online = (self.level[OFFLINE] == 0) & (self.last_alive != NEVER)
+        self.last_alive = np.where(online, np.maximum(self.last_alive, now_ns), self.last_alive)
+        self.started_ns = now_ns
+
     def tick(self, now_ns: int) -> list[ConditionChange]:
         """The dead-man: silent for `offline_after_s` raises offline; a whole silent device raises one alarm."""
         if self.started_ns is None:

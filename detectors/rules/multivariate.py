@@ -29,10 +29,10 @@ stream exactly where the previous call stopped. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,14 @@ class NotFitted(RuntimeError):
     """update() was called before fit()."""
 
 
+def _scipy_lfilter() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """scipy.signal, imported on first use: the rule catalog imports this module for every command, and
+    scipy.signal alone took a second of `hazwatch check`'s start (docs/performance.md)."""
+    from scipy.signal import lfilter
+
+    return lfilter
+
+
 class MultivariateDetector:
     """PCA T²/Q on smoothed level and rate features, with a persistent alarm.
 
@@ -87,6 +95,7 @@ class MultivariateDetector:
     """
 
     def __init__(self, params: MultivariateParams | None = None) -> None:
+        _scipy_lfilter()  # ~1 s of imports, paid when a unit model is built at start-up, not by every CLI command
         self.params = params or MultivariateParams()
         self._fitted = False
 
@@ -191,6 +200,7 @@ class MultivariateDetector:
     def _features(self, rows: np.ndarray) -> np.ndarray:
         """Smoothed standardised levels, then smoothed first differences; filter state carries over."""
         p = self.params
+        lfilter = _scipy_lfilter()
         levels, self._level_state = lfilter(
             [p.level_alpha],
             [1.0, -(1 - p.level_alpha)],

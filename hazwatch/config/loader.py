@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from hazwatch.config import safe_yaml
 from hazwatch.config.kinds import DEFAULT_RANGE
+from hazwatch.config.partition import split_units
 from hazwatch.config.schema import REGISTER_WORDS, HazwatchConfig, ModbusDevice, Site
 
 _UNION_TAGS = {"modbus", "mqtt", "ventilation", "runaway", "vote_2oo3", "multivariate"}
@@ -138,6 +139,8 @@ def check_references(config: HazwatchConfig) -> Iterable[ConfigProblem]:
             yield ConfigProblem(f"{prefix}.id", site.id, "duplicate site id")
         site_ids.add(site.id)
         yield from _check_site(site, prefix)
+    for path, value, reason in split_units(config):
+        yield ConfigProblem(path, value, reason)
 
 
 def _check_site(site: Site, prefix: str) -> Iterable[ConfigProblem]:

@@ -258,6 +258,16 @@ class MqttSettings(StrictModel):
     username_env: str | None = "HAZWATCH_MQTT_USER"
     password_env: str | None = "HAZWATCH_MQTT_PASSWORD"
     alarm_topic_prefix: str = "hazwatch/alarms"
+    batch_topic_prefix: str = Field(
+        default="hazwatch/batches", description="where edge workers publish reading batches (hazwatch/batchwire.py)"
+    )
+
+
+class PartitionSettings(StrictModel):
+    by: Literal["site", "area", "device"] = Field(
+        default="site",
+        description="the unit `hazwatch run --partition K/N` never splits (hazwatch/config/partition.py)",
+    )
 
 
 class HazwatchConfig(StrictModel):
@@ -268,3 +278,4 @@ class HazwatchConfig(StrictModel):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     intake: IntakeSettings = Field(default_factory=IntakeSettings)
     state_dir: str = Field(default="./hazwatch-state", description="alarm state, outbox and audit trail")
+    partitioning: PartitionSettings = Field(default_factory=PartitionSettings)

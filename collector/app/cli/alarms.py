@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from rich.table import Table
 
-from collector.alarms.api import TOKEN_ENV
+from collector.alarms import TOKEN_ENV
 from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, err_console
-from collector.notify.payload import kpi_record_from_payload, rfc3339
-from collector.storage.kpi_influx import read_alarm_records, write_kpis
-from detectors.alarms.kpi import AlarmKpis, KpiRecord, compute_kpis
+
+if TYPE_CHECKING:
+    from detectors.alarms.kpi import AlarmKpis, KpiRecord
 
 alarms_app = typer.Typer(help="List, acknowledge, shelve and reset alarms; alarm-system KPIs (ISA-18.2).")
 app.add_typer(alarms_app, name="alarms")
@@ -30,6 +29,8 @@ def _call(method: str, api_url: str, path: str, token: str, body: dict | None = 
     if not token:
         err_console.print(f"[bold red]no API token[/]: pass --token or set {TOKEN_ENV}")
         raise typer.Exit(EXIT_BAD_CONFIG)
+    import httpx
+
     try:
         response = httpx.request(
             method, f"{api_url.rstrip('/')}{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10
@@ -127,6 +128,8 @@ def reset(
 
 
 def _records_from_jsonl(path: Path) -> list[KpiRecord]:
+    from collector.notify.payload import kpi_record_from_payload
+
     records = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -140,6 +143,8 @@ def _records_from_jsonl(path: Path) -> list[KpiRecord]:
 
 
 def _print_kpis(kpis: AlarmKpis) -> None:
+    from collector.notify.payload import rfc3339
+
     console.print(f"period {rfc3339(kpis.start_ns)} .. {rfc3339(kpis.end_ns)} ({kpis.hours:.1f} h)")
     console.print(
         f"activations {kpis.alarms}; per 10 min mean {kpis.per_10min_mean:.2f}, max {kpis.per_10min_max}"
@@ -180,6 +185,11 @@ def kpi(
     if write and influx_url is None:
         err_console.print("--write needs --influx-url")
         raise typer.Exit(EXIT_BAD_CONFIG)
+    import httpx
+
+    from collector.storage.kpi_influx import read_alarm_records, write_kpis
+    from detectors.alarms.kpi import compute_kpis
+
     try:
         if from_file is not None:
             records = _records_from_jsonl(from_file)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from collector.telemetry.logs import configure_logging
-from detectors.rules.catalog import settings_problems
-from hazwatch.config import ConfigError, HazwatchConfig, load_configs
+
+if TYPE_CHECKING:
+    from hazwatch.config import HazwatchConfig
 
 app = typer.Typer(
     name="hazwatch",
@@ -28,7 +29,12 @@ EXIT_BAD_CONFIG = 2
 
 
 def load_or_exit(paths: list[Path]) -> HazwatchConfig:
-    """Load config files or print every problem and exit 2, before anything has started."""
+    """Load config files or print every problem and exit 2, before anything has started.
+
+    The config model (pydantic, numpy) is imported here, not with the CLI: `hazwatch --help` stays fast."""
+    from detectors.rules.catalog import settings_problems
+    from hazwatch.config import ConfigError, load_configs
+
     try:
         config = load_configs(paths)
         problems = settings_problems(config)

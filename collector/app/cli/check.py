@@ -10,13 +10,20 @@ import typer
 from rich.table import Table
 
 from collector.app.cli.app import app, console, load_or_exit
-from hazwatch.config import SensorRegistry
-from hazwatch.config.schema import ModbusDevice
 
 
 @app.command()
-def check(configs: Annotated[list[Path], typer.Argument(help="site config files (YAML)")]) -> None:
+def check(
+    configs: Annotated[list[Path], typer.Argument(help="site config files (YAML)")],
+    partitions: Annotated[
+        int | None, typer.Option(min=1, help="also show how many sensors each of N partition workers would own")
+    ] = None,
+) -> None:
     """Validate site configs: print a summary, or every problem with its field path and exit 2."""
+    from hazwatch.config import SensorRegistry
+    from hazwatch.config.partition import partition_sizes
+    from hazwatch.config.schema import ModbusDevice
+
     config = load_or_exit(configs)
     registry = SensorRegistry.from_config(config)
     for site in config.sites:
@@ -32,4 +39,7 @@ def check(configs: Annotated[list[Path], typer.Argument(help="site config files 
         for kind, count in sorted(kinds.items()):
             table.add_row(kind, str(count), str(limited[kind]))
         console.print(table)
+    if partitions is not None:
+        sizes = ", ".join(f"{k}/{partitions}: {n}" for k, n in enumerate(partition_sizes(config, partitions)))
+        console.print(f"partitions by {config.partitioning.by}: {sizes} sensors")
     console.print(f"[green]ok[/]: {len(config.sites)} site(s), {len(registry)} sensors")

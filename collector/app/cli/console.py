@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, app, console, err_console
-from collector.console.users import hash_password
 
 console_app = typer.Typer(help="the operators' alarm console (served by `hazwatch run --api-port P --users FILE`)")
 app.add_typer(console_app, name="console")
@@ -16,6 +15,8 @@ def hash_password_command(
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True, help="the password"),
 ) -> None:
     """Print a scrypt hash to paste into the users file as `password_hash`."""
+    from collector.console.users import hash_password
+
     try:
         console.print(hash_password(password), highlight=False, soft_wrap=True)
     except ValueError as exc:

@@ -8,11 +8,8 @@ from typing import Annotated
 from urllib.parse import urlparse
 
 import typer
-from grafana_client.client import GrafanaException
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, err_console, load_or_exit
-from dashboards.provisioning import write_tree
-from dashboards.push import TOKEN_ENV, push
 
 dashboards_app = typer.Typer(help="Generate Grafana dashboards from site configs; provision them by file or API.")
 app.add_typer(dashboards_app, name="dashboards")
@@ -31,6 +28,8 @@ def build(
     influx_url: InfluxOpt = None,
 ) -> None:
     """Write a Grafana provisioning tree (datasources/, dashboards/, alerting/); several configs merge into one DIR."""
+    from dashboards.provisioning import write_tree
+
     loaded = [load_or_exit([path]) for path in configs]
     written = write_tree(loaded, out, influx_url)
     console.print(f"[green]ok[/]: {len(written)} dashboards in {out} (mount it at /etc/grafana/provisioning)")
@@ -44,6 +43,10 @@ def push_command(
     deadman: Annotated[bool, typer.Option(help="also create the heartbeat dead-man alert rule")] = True,
 ) -> None:
     """Create or update folder, datasource and dashboards in Grafana (token from $GRAFANA_TOKEN); idempotent."""
+    from grafana_client.client import GrafanaException
+
+    from dashboards.push import TOKEN_ENV, push
+
     loaded = [load_or_exit([path]) for path in configs]
     token = os.environ.get(TOKEN_ENV)
     if not token and not urlparse(grafana_url).password:

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, app, err_console
-from collector.app.demo import DemoOptions, run_demo
-from collector.console.users import UsersFileError
 
 
 @app.command()
@@ -30,6 +28,9 @@ def demo(
     ] = None,
 ) -> None:
     """Run a simulated coal mine (Modbus) and chemical plant (MQTT) through the real pipeline."""
+    from collector.app.demo import DemoOptions, run_demo
+    from collector.console.users import UsersFileError
+
     options = DemoOptions(
         duration=duration,
         influx_url=influx_url,

@@ -16,14 +16,14 @@ from rich.table import Table
 
 from collector.app.cli.app import EXIT_RUNTIME, app, console, err_console
 from collector.app.cli.scenario_cli import print_scenarios
-from collector.evaluation import skab
-from collector.evaluation.scenarios.runner import evaluate_scenarios
 
 
 def evaluate_skab(
     data_dir: Path | None = None, predictions_out: Path | None = None, detector: str = "hazwatch"
 ) -> dict[str, object]:
     """Run the SKAB benchmark with its own protocol; optionally write per-row predictions for re-scoring."""
+    from collector.evaluation import skab
+
     result = skab.run(detector, data_dir)
     summary = result.summary()
     summary["data_dir"] = str(skab.skab_dir(data_dir))
@@ -35,6 +35,8 @@ def evaluate_skab(
 
 
 def print_skab(summary: dict[str, object]) -> None:
+    from collector.evaluation import skab
+
     table = Table(
         "detector",
         "F1",
@@ -86,10 +88,13 @@ def evaluate(
     ] = None,
     skab_detector: Annotated[
         str,
-        typer.Option("--skab-detector", help=f"detector to run on SKAB: {', '.join(skab.DETECTORS)}"),
+        typer.Option("--skab-detector", help="detector to run on SKAB: hazwatch or a baseline (docs/evaluation.md)"),
     ] = "hazwatch",
 ) -> None:
     """Evaluate the detectors: the scenario suite, then SKAB (F1, FAR, MAR, changepoint score) vs its leaderboard."""
+    from collector.evaluation import skab
+    from collector.evaluation.scenarios.runner import evaluate_scenarios
+
     if skab_detector not in skab.DETECTORS:
         raise typer.BadParameter(f"choose one of {', '.join(skab.DETECTORS)}", param_hint="--skab-detector")
     report: dict[str, object] = {}

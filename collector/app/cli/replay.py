@@ -4,27 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, err_console, load_or_exit
-from collector.evaluation.replay.events_out import write_events
-from collector.evaluation.replay.report import write_report
-from collector.evaluation.replay.runner import ReplayResult, ReplayRunner
-from collector.evaluation.replay.stack import build_stack
-from collector.evaluation.replay.summary import ReplaySummary, kpi_rows, only_in, rule_rows, summarise
-from collector.sources.replay.readers import ReadingFile
-from hazwatch.batch import ReadingBatch
-from hazwatch.config.registry import SensorRegistry
-from hazwatch.recordings import ReplayFileError
+
+if TYPE_CHECKING:
+    from collector.evaluation.replay.runner import ReplayResult
+    from collector.evaluation.replay.summary import ReplaySummary
+    from hazwatch.batch import ReadingBatch
+    from hazwatch.config.registry import SensorRegistry
 
 
 def _replay(
     file: Path, configs: list[Path], label: str, speed: float | None, batch_s: float
 ) -> tuple[ReplayResult, SensorRegistry]:
+    from collector.evaluation.replay.runner import ReplayRunner
+    from collector.evaluation.replay.stack import build_stack
+    from collector.sources.replay.readers import ReadingFile
+    from hazwatch.config.registry import SensorRegistry
+
     config = load_or_exit(configs)
     registry = SensorRegistry.from_config(config)
     reading_file = ReadingFile(file, registry)
@@ -56,6 +58,8 @@ def _replay(
 
 
 def _filtered(file: Path, registry: SensorRegistry) -> Iterator[ReadingBatch]:
+    from collector.sources.replay.readers import ReadingFile
+
     yield from ReadingFile(file, registry).batches()
 
 
@@ -75,6 +79,11 @@ def replay(
     ] = None,
 ) -> None:
     """Replay readings through the same detector stack as `hazwatch run`; deterministic for the same input."""
+    from collector.evaluation.replay.events_out import write_events
+    from collector.evaluation.replay.report import write_report
+    from collector.evaluation.replay.summary import summarise
+    from hazwatch.recordings import ReplayFileError
+
     if speed is not None and (fast or speed <= 0):
         err_console.print("[bold red]--speed[/] must be positive and cannot be combined with --fast")
         raise typer.Exit(EXIT_BAD_CONFIG)
@@ -108,6 +117,8 @@ def replay(
 
 
 def _print(summaries: list[ReplaySummary]) -> None:
+    from collector.evaluation.replay.summary import kpi_rows, only_in, rule_rows
+
     first = summaries[0]
     console.print(
         f"[bold]{first.readings:,}[/] readings, {first.data_s / 3600:.2f} h of data, replayed in "

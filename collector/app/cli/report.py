@@ -8,13 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, err_console, load_or_exit
-from collector.storage.query import InfluxQuery
-from collector.views.report import write_report
-from hazwatch.config import SensorRegistry
 
 _RELATIVE = re.compile(r"^now(?:-(\d+)([smhd]))?$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -43,6 +39,12 @@ def report(
     sensor: Annotated[list[str] | None, typer.Option("--sensor", help="only these sensors (repeatable)")] = None,
 ) -> None:
     """Plots of every sensor's readings against its limit bands, with the alarm spans shaded."""
+    import httpx
+
+    from collector.storage.query import InfluxQuery
+    from collector.views.report import write_report
+    from hazwatch.config import SensorRegistry
+
     if out.suffix.lower() not in (".html", ".png"):
         err_console.print(f"[bold red]--out[/] must end in .html or .png, not {out.suffix or 'nothing'}")
         raise typer.Exit(EXIT_BAD_CONFIG)

@@ -12,10 +12,6 @@ from rich.table import Table
 
 from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, err_console, load_or_exit
 from collector.app.cli.simulate import simulate_app
-from collector.evaluation.scenarios.runner import evaluate_scenarios
-from hazwatch.recordings import ReplayFileError
-from simulators.export import write_rendering
-from simulators.scenarios.loader import ScenarioError, library_paths, load_scenario, render_scenario
 
 scenario_app = typer.Typer(help="Labelled incident scenarios: list them, run them through the detectors.")
 app.add_typer(scenario_app, name="scenario")
@@ -35,6 +31,10 @@ def export(
     wide: Annotated[bool, typer.Option(help="CSV with one column per sensor instead of the long layout")] = False,
 ) -> None:
     """Render a scenario on a site config and write its readings instead of serving them."""
+    from hazwatch.recordings import ReplayFileError
+    from simulators.export import write_rendering
+    from simulators.scenarios.loader import ScenarioError, load_scenario, render_scenario
+
     if scenario is None:
         err_console.print("[bold red]--export[/] needs --scenario")
         raise typer.Exit(EXIT_BAD_CONFIG)
@@ -58,6 +58,8 @@ def export(
 @scenario_app.command("list")
 def list_scenarios() -> None:
     """The scenario library with what each one checks."""
+    from simulators.scenarios.loader import library_paths, load_scenario
+
     table = Table("name", "site", "duration", "events", "expected alarms", "title")
     for path in library_paths():
         s = load_scenario(path)
@@ -71,6 +73,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
 ) -> None:
     """Run scenarios through the detector stack twice (determinism) and check their ground truth."""
+    from collector.evaluation.scenarios.runner import evaluate_scenarios
+    from simulators.scenarios.loader import ScenarioError
+
     try:
         results = evaluate_scenarios([_library_path(Path(n)) for n in names] if names else None)
     except ScenarioError as exc:
@@ -85,6 +90,8 @@ def run(
 
 
 def _library_path(path: Path) -> Path:
+    from simulators.scenarios.loader import ScenarioError, library_paths
+
     if path.exists():
         return path
     candidate = next((p for p in library_paths() if p.stem == path.name), None)

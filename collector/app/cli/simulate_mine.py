@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,10 +14,10 @@ from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, console, err_co
 from collector.app.cli.scenario_cli import SiteKind
 from collector.app.cli.scenario_cli import export as export_scenario
 from collector.app.cli.simulate import ExportOption, ScenarioOption, simulate_app
-from hazwatch.config.schema import ModbusDevice, Site
-from simulators.mine import MineModel
-from simulators.modbus_server import MineModbusServers
-from simulators.scenarios.loader import load_scenario, scenario_model
+
+if TYPE_CHECKING:
+    from hazwatch.config.schema import Site
+    from simulators.modbus_server import MineModbusServers
 
 
 async def _serve(servers: MineModbusServers, duration: float | None) -> None:
@@ -48,6 +48,11 @@ def mine(
     export: ExportOption = None,
 ) -> None:
     """Serve every Modbus register of a mine config with plausible values (noise, shearer cycle)."""
+    from hazwatch.config.schema import ModbusDevice
+    from simulators.mine import MineModel
+    from simulators.modbus_server import MineModbusServers
+    from simulators.scenarios.loader import load_scenario, scenario_model
+
     if export is not None:
         export_scenario(SiteKind.mine, config, scenario, export)
         return

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,10 +14,9 @@ from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, console, err_co
 from collector.app.cli.scenario_cli import SiteKind
 from collector.app.cli.scenario_cli import export as export_scenario
 from collector.app.cli.simulate import ExportOption, ScenarioOption, simulate_app
-from hazwatch.config.schema import MqttDevice
-from simulators.mqtt_publisher import MqttSitePublisher
-from simulators.plant import PlantModel
-from simulators.scenarios.loader import load_scenario, scenario_model
+
+if TYPE_CHECKING:
+    from simulators.mqtt_publisher import MqttSitePublisher
 
 
 async def _publish(publishers: list[MqttSitePublisher], interval: float, duration: float | None) -> None:
@@ -55,6 +54,11 @@ def plant(
     if export is not None:
         export_scenario(SiteKind.plant, config, scenario, export)
         return
+    from hazwatch.config.schema import MqttDevice
+    from simulators.mqtt_publisher import MqttSitePublisher
+    from simulators.plant import PlantModel
+    from simulators.scenarios.loader import load_scenario, scenario_model
+
     loaded = load_or_exit([config])
     if protocol not in ("3.1.1", "5"):
         err_console.print(f"[bold red]--protocol {protocol}[/]: use 3.1.1 or 5")

@@ -10,20 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from rich.console import Console
 
 from collector.app.cli.app import EXIT_RUNTIME, app, console, err_console, load_or_exit
-from collector.storage.query import InfluxQuery
-from collector.views.status import InfluxSnapshot, StatusView, ViewSensor
-from hazwatch.batch import ReadingBatch
-from hazwatch.config import SensorRegistry
-from hazwatch.events import AlarmEvent
 
-Snapshot = tuple[ReadingBatch, list[AlarmEvent]]
+if TYPE_CHECKING:
+    from collector.views.status import InfluxSnapshot, StatusView
+    from hazwatch.batch import ReadingBatch
+    from hazwatch.events import AlarmEvent
+
+    Snapshot = tuple[ReadingBatch, list[AlarmEvent]]
 
 
 def fetch(snapshot: InfluxSnapshot, slot_of: dict[tuple[str, str], int]) -> Snapshot:
@@ -39,6 +38,8 @@ def apply(view: StatusView, fetched: Snapshot) -> None:
 
 
 async def _watch(view: StatusView, snapshot: InfluxSnapshot, slot_of: dict[tuple[str, str], int], every: float) -> None:
+    import httpx
+
     async def poll() -> None:
         while True:
             await asyncio.sleep(every)
@@ -68,6 +69,12 @@ def status(
     ] = None,
 ) -> None:
     """Live terminal view of every sensor (value, level colour, trend, health) and the active alarms."""
+    import httpx
+
+    from collector.storage.query import InfluxQuery
+    from collector.views.status import InfluxSnapshot, StatusView, ViewSensor
+    from hazwatch.config import SensorRegistry
+
     snapshot = InfluxSnapshot(InfluxQuery(influx_url, database))
     try:
         sensors: list[ViewSensor] = list(SensorRegistry.from_config(load_or_exit(config))) if config else []
