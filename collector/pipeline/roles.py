@@ -31,5 +31,6 @@ class NoDetection:
         return []
 
     def refused(self, slots: np.ndarray, now_ns: int, cause: str) -> list[AlarmEvent]:
-        """Refusals are counted here; the core's detectors see the refused readings' absence as usual."""
+        """No alarms on an edge: its intake refusals are counted there (hazwatch_readings_refused_total) and the
+        refused readings never reach the core, whose dead-man still sees a sensor go silent."""
         return []
