@@ -19,6 +19,8 @@ ALARM_ACTIONS = ("ack", "shelve", "unshelve", "reset")
 SENSOR_ACTIONS = ("out_of_service", "return_to_service")
 DEFAULT_SHELVE_MINUTES = 60.0
 MAX_SHELVE_MINUTES = 24 * 60.0
+MAX_USER_CHARS = 128
+MAX_COMMENT_CHARS = 2000
 
 
 class UnknownTarget(LookupError):
@@ -65,7 +67,7 @@ class AlarmActions:
             raise UnknownTarget(f"action must be one of {', '.join(ALARM_ACTIONS)}")
         user = _who(user)
         now = self.clock()
-        detail = {k: params[k] for k in ("comment", "minutes") if k in params}
+        detail = _detail(params, ("comment", "minutes"))
         try:
             events = self._apply(action, info.slot, rule, user, now, params)
         except ActionRefused as exc:
@@ -82,7 +84,7 @@ class AlarmActions:
             raise UnknownTarget(f"action must be one of {', '.join(SENSOR_ACTIONS)}")
         user = _who(user)
         now = self.clock()
-        detail = {k: params[k] for k in ("comment",) if k in params}
+        detail = _detail(params, ("comment",))
         change = self.lifecycle.set_out_of_service if action == "out_of_service" else self.lifecycle.return_to_service
         try:
             events = change(info.slot, user, now)
@@ -98,7 +100,10 @@ class AlarmActions:
         if action == "ack":
             return lc.acknowledge(slot, rule, user, now)
         if action == "shelve":
-            minutes = float(params.get("minutes", DEFAULT_SHELVE_MINUTES))
+            try:
+                minutes = float(params.get("minutes", DEFAULT_SHELVE_MINUTES))
+            except (TypeError, ValueError):
+                raise BadRequest("minutes must be a number") from None
             if not 0 < minutes <= MAX_SHELVE_MINUTES:
                 raise BadRequest(f"minutes must be in (0, {MAX_SHELVE_MINUTES:g}]: shelving is time-limited")
             return lc.shelve(slot, rule, user, now + int(minutes * 60e9), now)
@@ -113,7 +118,18 @@ class AlarmActions:
 
 
 def _who(user: str) -> str:
+    """Who acts, as the audit trail records it: bounded, one line (no forged audit lines)."""
     user = str(user or "").strip()
     if not user:
         raise BadRequest("say who you are: body field `user`")
+    if len(user) > MAX_USER_CHARS or not user.isprintable():
+        raise BadRequest(f"user must be printable text of at most {MAX_USER_CHARS} characters")
     return user
+
+
+def _detail(params: Mapping, keys: tuple[str, ...]) -> dict[str, object]:
+    """What the audit trail records of the request; a comment longer than the limit is refused, not cut."""
+    comment = params.get("comment")
+    if comment is not None and len(str(comment)) > MAX_COMMENT_CHARS:
+        raise BadRequest(f"comment must be at most {MAX_COMMENT_CHARS} characters")
+    return {k: params[k] for k in keys if k in params}

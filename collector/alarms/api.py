@@ -7,6 +7,7 @@ Every action, granted or refused, is written to the audit trail with the user wh
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 import os
@@ -16,9 +17,15 @@ from aiohttp import web
 
 from collector.alarms import TOKEN_ENV
 from collector.alarms.actions import AlarmActions, UnknownTarget
+from collector.alarms.requests import MAX_BODY_BYTES, ActionBody, parse_action
 from collector.alarms.store import AlarmRecord, AuditEntry
 from collector.notify.payload import PayloadBuilder, rfc3339
 from detectors.alarms.lifecycle import ActionRefused, AlarmStatus
+
+IDLE_TIMEOUT_S = 10.0
+"""A connection that sends no complete request (idle, stalled, or trickling its headers) is closed after this."""
+BODY_TIMEOUT_S = 10.0
+"""A request body not received in full within this is answered 408."""
 
 
 class MissingToken(RuntimeError):
@@ -30,7 +37,14 @@ def _number(value: float) -> float | None:
 
 
 class AlarmApi:
-    def __init__(self, actions: AlarmActions, token: str | None = None, open_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        actions: AlarmActions,
+        token: str | None = None,
+        open_prefixes: tuple[str, ...] = (),
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        body_timeout_s: float = BODY_TIMEOUT_S,
+    ) -> None:
         """`open_prefixes`: paths that authenticate their own way (the browser console's session cookie)."""
         token = token if token is not None else os.environ.get(TOKEN_ENV, "")
         if not token:
@@ -41,6 +55,8 @@ class AlarmApi:
         self.store = actions.store
         self.builder = PayloadBuilder(actions.registry)
         self.open_prefixes = ("/health", *open_prefixes)
+        self.idle_timeout_s = idle_timeout_s
+        self.body_timeout_s = body_timeout_s
         self._token = token.encode()
         self._runner: web.AppRunner | None = None
         self._extensions: list[Callable[[web.Application], None]] = []
@@ -51,7 +67,7 @@ class AlarmApi:
         self._extensions.append(install)
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._auth], client_max_size=MAX_BODY_BYTES)
         app.router.add_get("/health", self._health)
         app.router.add_get("/alarms", self._list)
         app.router.add_post("/alarms/{site}/{sensor}/{rule}/{action}", self._alarm_action)
@@ -63,7 +79,7 @@ class AlarmApi:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765) -> str:
-        self._runner = web.AppRunner(self.app(), access_log=None)
+        self._runner = web.AppRunner(self.app(), access_log=None, keepalive_timeout=self.idle_timeout_s)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.url = f"http://{host}:{port}"
@@ -88,13 +104,18 @@ class AlarmApi:
             )
         return await handler(request)
 
-    @staticmethod
-    async def _body(request: web.Request) -> dict:
+    async def _body(self, request: web.Request) -> dict:
         if not request.can_read_body:
             return {}
         try:
-            body = await request.json()
-        except ValueError:
+            async with asyncio.timeout(self.body_timeout_s):
+                body = await request.json()
+        except TimeoutError:
+            raise web.HTTPRequestTimeout(
+                text=f'{{"error": "body not received within {self.body_timeout_s:g} s"}}',
+                content_type="application/json",
+            ) from None
+        except (ValueError, RecursionError, LookupError):  # not JSON, nested beyond the parser, unknown charset
             raise web.HTTPBadRequest(text='{"error": "body must be JSON"}', content_type="application/json") from None
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text='{"error": "body must be a JSON object"}', content_type="application/json")
@@ -138,18 +159,18 @@ class AlarmApi:
     async def _alarm_action(self, request: web.Request) -> web.Response:
         site, sensor, rule, action = (request.match_info[k] for k in ("site", "sensor", "rule", "action"))
         return await self._act(
-            request, lambda body: self.actions.on_alarm(site, sensor, rule, action, body.get("user"), body)
+            request, lambda body: self.actions.on_alarm(site, sensor, rule, action, body.user, body.params())
         )
 
     async def _sensor_action(self, request: web.Request) -> web.Response:
         site, sensor, action = (request.match_info[k] for k in ("site", "sensor", "action"))
         return await self._act(
-            request, lambda body: self.actions.on_sensor(site, sensor, action, body.get("user"), body)
+            request, lambda body: self.actions.on_sensor(site, sensor, action, body.user, body.params())
         )
 
-    async def _act(self, request: web.Request, act: Callable[[dict], object]) -> web.Response:
+    async def _act(self, request: web.Request, act: Callable[[ActionBody], object]) -> web.Response:
         try:
-            done = act(await self._body(request))
+            done = act(parse_action(await self._body(request)))
         except UnknownTarget as exc:
             return web.json_response({"error": str(exc)}, status=404)
         except ActionRefused as exc:

@@ -38,6 +38,7 @@ from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
 from collector.notify.webhooks import WebhookNotifier
 from collector.pipeline.detection import build_detector_stack
+from collector.pipeline.intake import IntakeCheck
 from collector.pipeline.loop import Pipeline
 from collector.pipeline.partition import OwnedConditions, Partition
 from collector.pipeline.protocols import EventSink, ReadingSink, Source
@@ -214,7 +215,9 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         reading_sinks.append(SnapshotWriter(snapshots, stack))
         if options.publish_batches:
             reading_sinks.append(BatchForwarder(config, registry))
-    pipeline = Pipeline(sources, NoDetection() if options.role == "edge" else stack, reading_sinks, event_sinks)
+    intake = IntakeCheck(config.intake, [info.key for info in registry.sensors])
+    detector = NoDetection() if options.role == "edge" else stack
+    pipeline = Pipeline(sources, detector, reading_sinks, event_sinks, intake=intake)
 
     api = None
     if options.api_port is not None:

@@ -12,6 +12,9 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
+from collector.pipeline.intake import IntakeCheck
 from collector.pipeline.protocols import Detector, EventSink, ReadingSink, Source
 from collector.telemetry import metrics
 from hazwatch.batch import ReadingBatch
@@ -34,6 +37,7 @@ class Pipeline:
         event_sinks: Sequence[EventSink],
         tick_interval: float = 0.5,
         clock: Callable[[], int] = time.time_ns,
+        intake: IntakeCheck | None = None,
     ) -> None:
         self.sources = list(sources)
         self.detector = detector
@@ -41,10 +45,14 @@ class Pipeline:
         self.event_sinks = list(event_sinks)
         self.tick_interval = tick_interval
         self.clock = clock
+        self.intake = intake
         self._queue: asyncio.Queue[ReadingBatch] = asyncio.Queue()
+        self._refused_values: list[np.ndarray] = []
 
-    def emit(self, batch: ReadingBatch) -> None:
-        if len(batch):
+    def emit(self, batch: ReadingBatch, refused: np.ndarray | None = None) -> None:
+        if refused is not None and len(refused):
+            self._refused_values.append(refused)
+        if len(batch) or refused is not None:
             self._queue.put_nowait(batch)
 
     def dispatch(self, events: list[AlarmEvent]) -> None:
@@ -57,9 +65,20 @@ class Pipeline:
             metrics.ALARM_EVENTS.labels(event.category, event.transition.value).inc()
 
     def process(self, batch: ReadingBatch) -> None:
-        """One batch through the detectors, then to the sinks: alarms first, readings after."""
+        """One batch through the intake check, the detectors, then to the sinks: alarms first, readings after."""
+        refused = None
+        if self.intake is not None:
+            now_ns = self.clock()
+            screened = self.intake.screen(batch, now_ns)
+            batch, refused = screened.accepted, screened.clock_refused
         started = time.perf_counter()
         events = self.detector.update(batch)
+        if refused is not None and len(refused):
+            events += self.detector.refused(refused, now_ns, "clock")
+        if self._refused_values:
+            values = np.concatenate(self._refused_values)
+            self._refused_values.clear()
+            events += self.detector.refused(values, self.clock(), "value")
         metrics.DETECTOR_SECONDS.observe(time.perf_counter() - started)
         self.dispatch(events)
         if len(batch):

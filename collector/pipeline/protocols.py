@@ -3,13 +3,19 @@ detector. Sources and sinks implement these structurally, so they depend on no p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
+
+import numpy as np
 
 from hazwatch.batch import ReadingBatch
 from hazwatch.events import AlarmEvent
 
-Emit = Callable[[ReadingBatch], None]
+
+class Emit(Protocol):
+    def __call__(self, batch: ReadingBatch, refused: np.ndarray | None = None) -> None:
+        """Hand decoded readings to the pipeline; `refused` holds the slot of each value the source refused for
+        a sensor it could name (a boolean on a temperature, a NaN, ...), one entry per value: health.bad_value."""
 
 
 class Source(Protocol):
@@ -41,6 +47,10 @@ class EventSink(Protocol):
 
 class Detector(Protocol):
     def update(self, batch: ReadingBatch) -> list[AlarmEvent]: ...
+
+    def refused(self, slots: np.ndarray, now_ns: int, cause: str) -> list[AlarmEvent]:
+        """Readings of `slots` were refused before detection: `clock` (stamped outside the time window, by the
+        intake check) or `value` (not a reading at all, by a source's decoder)."""
 
     def tick(self, now_ns: int) -> list[AlarmEvent]:
         """Time-driven rules (dead-man, delays, shelving expiry) evaluated with no new readings."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+
 from hazwatch.batch import ReadingBatch
 from hazwatch.events import AlarmEvent
 
@@ -26,4 +28,9 @@ class NoDetection:
         return []
 
     def tick(self, now_ns: int) -> list[AlarmEvent]:
+        return []
+
+    def refused(self, slots: np.ndarray, now_ns: int, cause: str) -> list[AlarmEvent]:
+        """No alarms on an edge: its intake refusals are counted there (hazwatch_readings_refused_total) and the
+        refused readings never reach the core, whose dead-man still sees a sensor go silent."""
         return []

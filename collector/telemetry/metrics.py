@@ -14,6 +14,11 @@ PAYLOADS_REJECTED = Counter(
     "Malformed or unmapped MQTT payloads, counted and dropped",
     ["source", "reason"],
 )
+READINGS_REFUSED = Counter(
+    "hazwatch_readings_refused",
+    "Readings refused before detection and storage: stamped outside the time window, or a GOOD non-number",
+    ["reason"],
+)
 BATCH_READINGS_PUBLISHED = Counter("hazwatch_batch_readings_published", "Readings an edge worker published to MQTT")
 BATCH_READINGS_DROPPED = Counter(
     "hazwatch_batch_readings_dropped", "Readings an edge worker could not queue for MQTT (queue full)"

@@ -95,6 +95,17 @@ class DetectorStack:
                 changes += reset(slot, now_ns)
         return self.lifecycle.apply(self._route(changes), now_ns) if changes else []
 
+    def refused(self, slots: np.ndarray, now_ns: int, cause: str = "clock") -> list[AlarmEvent]:
+        """Readings of `slots` were refused before detection, for their time (`clock`) or for not being a
+        reading (`value`): the rules that watch for that (health.clock, health.bad_value) see them here,
+        never as readings."""
+        changes: list[ConditionChange] = []
+        for rule in self.rules:
+            refused = getattr(rule, "refused", None)
+            if refused is not None:
+                changes += refused(slots, now_ns, cause)
+        return self.lifecycle.apply(self._route(changes), now_ns) if changes else []
+
     def resumed(self, now_ns: int) -> None:
         """Tell the rules a restored stack runs again at `now_ns` (see HealthDetector.resumed)."""
         for rule in self.rules:

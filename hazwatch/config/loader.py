@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from hazwatch.config import safe_yaml
 from hazwatch.config.kinds import DEFAULT_RANGE, RANGE_OPTIONAL
 from hazwatch.config.partition import split_units
 from hazwatch.config.schema import REGISTER_WORDS, HazwatchConfig, ModbusDevice, Site
@@ -68,11 +69,28 @@ def load_config(path: str | Path) -> HazwatchConfig:
     """Parse one site config file, or raise ConfigError listing every problem."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            raw = file.read(safe_yaml.MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(source, [ConfigProblem("(file)", source, exc.strerror or str(exc))]) from exc
+    return parse_config_bytes(raw, source)
+
+
+def parse_config_bytes(raw: bytes, source: str = "<config>") -> HazwatchConfig:
+    """A config file's bytes: UTF-8 YAML within the safe limits, then the schema; else ConfigError."""
+    if len(raw) > safe_yaml.MAX_BYTES:
+        problem = f"YAML refused: larger than {safe_yaml.MAX_BYTES >> 20} MiB"
+        raise ConfigError(source, [ConfigProblem("(file)", None, problem)])
     try:
-        document = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problem = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line} (offset {exc.start})"
+        raise ConfigError(source, [ConfigProblem("(file)", None, problem)]) from None
+    try:
+        document = safe_yaml.load(text)
+    except safe_yaml.YamlRefused as exc:
+        raise ConfigError(source, [ConfigProblem("(file)", None, f"YAML refused: {exc}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from hazwatch.config.console import ConsoleSettings
 from hazwatch.config.detection import DetectionSettings, SensorGroup
+from hazwatch.config.intake import IntakeSettings
 from hazwatch.config.kinds import AreaKind, Location, SensorKind, SiteType
 from hazwatch.config.limits import Limits, StrictModel
 from hazwatch.config.notify import WebhookSettings
@@ -161,6 +162,9 @@ class MqttTopic(StrictModel):
         default="points", description="gateway: the list (or map of id → item) of readings"
     )
     id_path: str = Field(default="id", description="gateway: the sensor id inside an item")
+    value_strings: bool = Field(
+        default=False, description='read decimal number text ("12.5") as a value; off: text values are refused'
+    )
     id_tag: str | None = Field(
         default=None, description="influx: the tag naming the sensor (value in field value_path); unset: field keys"
     )
@@ -272,5 +276,6 @@ class HazwatchConfig(StrictModel):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
     state_dir: str = Field(default="./hazwatch-state", description="alarm state, outbox and audit trail")
     partitioning: PartitionSettings = Field(default_factory=PartitionSettings)

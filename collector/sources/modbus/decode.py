@@ -31,7 +31,8 @@ def _decode_values(registers: np.ndarray, group: DecodeGroup) -> tuple[np.ndarra
     raw = words.view(">" + code).reshape(-1)
     pattern = words.view(f">u{words.shape[1] * 2}").reshape(-1).astype(np.uint64)
     invalid = ((pattern[:, None] == group.sentinels) & group.has_sentinel).any(axis=1)
-    values = raw.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN from the device: flagged FAULT below, not a warning
+        values = raw.astype(np.float64)
     if code.startswith("f"):
         invalid |= ~np.isfinite(values)
     return values, invalid
@@ -63,7 +64,9 @@ def decode_response(
             values[group.rows] = _decode_register_bits(registers, group)
             continue
         raw, invalid = _decode_values(registers, group)
-        scaled = raw * group.scale + group.offset
+        with np.errstate(invalid="ignore", over="ignore"):
+            scaled = raw * group.scale + group.offset
+        invalid |= ~np.isfinite(scaled)  # a huge float64 scaled past the float range is no reading either
         scaled[invalid] = np.nan
         values[group.rows] = scaled
         quality[group.rows[invalid]] = Quality.FAULT

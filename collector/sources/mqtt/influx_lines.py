@@ -40,6 +40,8 @@ class InfluxLineDecoder:
     value_field: str
     quality_key: str | None
     max_bytes: int = MAX_PAYLOAD_BYTES
+    binary: frozenset[int] = frozenset()
+    """Slots of binary sensors: the only ones a boolean field (`t`, `true`) is a reading of."""
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         if len(payload) > self.max_bytes:
@@ -64,7 +66,7 @@ class InfluxLineDecoder:
                 continue
             self._add_line(point, ids, values, times, qualities, rejections)
         rows = flat_rows(ids, values, times, self.slots, received_ns, qualities, FAST_QUALITIES)
-        return complete_rows(rows, ids, values, times, qualities, self.slots, received_ns, rejections)
+        return complete_rows(rows, ids, values, times, qualities, self.slots, received_ns, rejections, self.binary)
 
     def _add_line(
         self, point: dict, ids: list, values: list, times: list, qualities: list, rejections: list[Rejection]

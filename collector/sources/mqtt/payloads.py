@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -60,6 +61,8 @@ class Rejection:
     reason: str
     """Short, stable label counted in hazwatch_payloads_rejected{reason=...}."""
     detail: str
+    slot: int | None = None
+    """The sensor the refused value was for, when the topic or item names one (it feeds health.bad_value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +100,30 @@ class DotPath:
         return obj
 
 
-def parse_value(raw: Any) -> float:
-    """A finite float from a JSON number, bool (binary sensors) or numeric string."""
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""Decimal number text as JSON writes it: no `1_000`, no `nan`/`inf`, no non-ASCII digits, no hex."""
+
+
+def parse_number_text(text: str) -> float:
+    """A float from decimal number text only; Python's float() would also take `1_000`, `٣` or `infinity`."""
+    stripped = text.strip()
+    try:
+        value = float(stripped)
+    except ValueError:
+        value = None
+    if value is not None and not math.isfinite(value) and stripped.isascii():
+        raise PayloadRejected("non_finite", f"value {text[:40]!r} is not finite")
+    if value is None or not _NUMBER_TEXT.fullmatch(stripped):
+        raise PayloadRejected("bad_value", f"value {text[:40]!r} is not a decimal number")
+    return value
+
+
+def parse_value(raw: Any, analog: bool = True, strings: bool = False) -> float:
+    """A finite float from a JSON number; a bool only on a binary sensor (on an analog one it is a device's
+    marker, never a measurement); number text only where the topic allows it (`value_strings`)."""
     if isinstance(raw, bool):
+        if analog:
+            raise PayloadRejected("bool_value", f"value {raw} is a boolean, the sensor is analog")
         return float(raw)
     if isinstance(raw, int | float):
         try:
@@ -107,10 +131,9 @@ def parse_value(raw: Any) -> float:
         except OverflowError:
             raise PayloadRejected("non_finite", f"value {raw} overflows a float") from None
     elif isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise PayloadRejected("bad_value", f"value {raw[:40]!r} is not a number") from None
+        if not strings:
+            raise PayloadRejected("string_value", f"value {raw[:40]!r} is text, not a JSON number")
+        value = parse_number_text(raw)
     else:
         raise PayloadRejected("bad_value", f"value of type {type(raw).__name__} is not a number")
     if not math.isfinite(value):
@@ -124,6 +147,8 @@ _NS_MAX = 2**63 - 1
 
 def _epoch_ns(number: float | int) -> int:
     """Epoch seconds, ms, µs or ns, told apart by magnitude (seconds stay below 1e11 until the year 5138)."""
+    if isinstance(number, int) and number > _NS_MAX:  # beyond any epoch unit, and beyond a float for math
+        raise PayloadRejected("bad_time", f"time {str(number)[:40]} is out of range")
     if not math.isfinite(number) or number <= 0:
         raise PayloadRejected("bad_time", f"time {number} is not a positive epoch")
     magnitude = abs(number)
@@ -192,8 +217,8 @@ class _Columns:
         self.value.append(value)
         self.quality.append(quality)
 
-    def reject(self, error: PayloadRejected) -> None:
-        self.rejections.append(Rejection(error.reason, error.detail))
+    def reject(self, error: PayloadRejected, slot: int | None = None) -> None:
+        self.rejections.append(Rejection(error.reason, error.detail, slot))
 
     def decoded(self) -> Decoded:
         batch = ReadingBatch(
@@ -205,8 +230,8 @@ class _Columns:
         return Decoded(batch, self.rejections)
 
 
-def rejected(reason: str, detail: str) -> Decoded:
-    return Decoded(ReadingBatch.empty(), [Rejection(reason, detail)])
+def rejected(reason: str, detail: str, slot: int | None = None) -> Decoded:
+    return Decoded(ReadingBatch.empty(), [Rejection(reason, detail, slot)])
 
 
 def _unknown_sensor(match: TopicMatch) -> Decoded:
@@ -221,16 +246,16 @@ class NumberDecoder:
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         if len(payload) > self.max_bytes:
-            return rejected("too_large", f"{len(payload)} bytes")
+            return rejected("too_large", f"{len(payload)} bytes", match.slot)
         if match.slot is None:
             return _unknown_sensor(match)
         try:
-            text = payload.decode("ascii").strip()
-            value = float(text)
-        except (UnicodeDecodeError, ValueError):
-            return rejected("not_number", f"payload {payload[:40]!r} is not a number")
-        if not math.isfinite(value):
-            return rejected("non_finite", f"value {text!r} is not finite")
+            value = parse_number_text(payload.decode("ascii"))
+        except UnicodeDecodeError:
+            return rejected("not_number", f"payload {payload[:40]!r} is not a number", match.slot)
+        except PayloadRejected as error:
+            reason = "not_number" if error.reason == "bad_value" else error.reason
+            return rejected(reason, error.detail, match.slot)
         return Decoded(ReadingBatch.from_columns([match.slot], received_ns, [value]))
 
 
@@ -242,6 +267,8 @@ class Fields:
     time: DotPath | None
     quality: DotPath | None
     naive_tz: tzinfo
+    strings: bool = False
+    """The topic's `value_strings`: number text such as "12.5" is read as a number."""
 
     @classmethod
     def of(cls, topic: MqttTopic, naive_tz: tzinfo) -> Fields:
@@ -250,6 +277,7 @@ class Fields:
             DotPath.parse(topic.time_path) if topic.time_path else None,
             DotPath.parse(topic.quality_path) if topic.quality_path else None,
             naive_tz,
+            topic.value_strings,
         )
 
     def _lookup(self, path: DotPath | None, item: Any, root: Any) -> Any:
@@ -258,7 +286,7 @@ class Fields:
         found = path.get(item)
         return path.get(root) if found is _MISSING and root is not item else found
 
-    def row(self, item: Any, root: Any, received_ns: int) -> tuple[int, float, int]:
+    def row(self, item: Any, root: Any, received_ns: int, analog: bool) -> tuple[int, float, int]:
         """(time ns, value, quality); a null value is kept as NaN only when the device flags it not good."""
         quality = parse_quality(self._lookup(self.quality, item, root))
         time_ns = parse_time(self._lookup(self.time, item, root), received_ns, self.naive_tz)
@@ -267,7 +295,7 @@ class Fields:
             if quality == Quality.GOOD:
                 raise PayloadRejected("missing_value", f"no value at {'.'.join(self.value.parts)!r}")
             return time_ns, math.nan, quality
-        return time_ns, parse_value(raw), quality
+        return time_ns, parse_value(raw, analog, self.strings), quality
 
 
 def load_json(payload: bytes, max_bytes: int) -> Any:
@@ -285,6 +313,8 @@ class JsonDecoder:
 
     fields: Fields
     max_bytes: int = MAX_PAYLOAD_BYTES
+    binary: frozenset[int] = frozenset()
+    """Slots of binary sensors (door, fan state, ...): the only ones a JSON boolean is a reading of."""
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         if match.slot is None:
@@ -293,9 +323,9 @@ class JsonDecoder:
             document = load_json(payload, self.max_bytes)
             if not isinstance(document, Mapping):
                 raise PayloadRejected("not_object", f"JSON {type(document).__name__}, expected an object")
-            time_ns, value, quality = self.fields.row(document, document, received_ns)
+            time_ns, value, quality = self.fields.row(document, document, received_ns, match.slot not in self.binary)
         except PayloadRejected as error:
-            return rejected(error.reason, error.detail)
+            return rejected(error.reason, error.detail, match.slot)
         return Decoded(ReadingBatch.from_columns([match.slot], time_ns, [value], quality))
 
 
@@ -312,6 +342,8 @@ class GatewayDecoder:
     item_id: DotPath
     slots: dict[str, int]
     max_bytes: int = MAX_PAYLOAD_BYTES
+    binary: frozenset[int] = frozenset()
+    """Slots of binary sensors: the only ones a JSON boolean is a reading of."""
     columnar: bool = True
     """False decodes every item one by one: the reference the columnar path is tested against."""
     _keys: ItemKeys | None = field(init=False, default=None)
@@ -347,9 +379,9 @@ class GatewayDecoder:
             columns.reject(PayloadRejected("unknown_sensor", f"item id {str(sensor)[:40]!r} is not a sensor here"))
             return False
         try:
-            columns.add(slot, *self.fields.row(item, document, received_ns))
+            columns.add(slot, *self.fields.row(item, document, received_ns, slot not in self.binary))
         except PayloadRejected as error:
-            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"))
+            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"), slot)
             return False
         return True
 
@@ -408,8 +440,11 @@ def complete_rows(
     slots: dict[str, int],
     received_ns: int,
     rejections: list[Rejection],
+    binary: frozenset[int] = frozenset(),
+    strings: bool = False,
 ) -> Decoded:
-    """`rows` (the vectorised rows) plus the rest, each accepted or rejected by the per-reading rules, in order."""
+    """`rows` (the vectorised rows) plus the rest, each accepted or rejected by the per-reading rules, in order;
+    `binary` and `strings` as for `parse_value`."""
     if not len(rows.rest):
         return Decoded(rows.batch, rejections)
     columns = _Columns()
@@ -430,9 +465,9 @@ def complete_rows(
             elif raw is None:
                 raise PayloadRejected("missing_value", "no value")
             else:
-                value = parse_value(raw)
+                value = parse_value(raw, slot not in binary, strings)
         except PayloadRejected as error:
-            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"))
+            columns.reject(PayloadRejected(error.reason, f"{sensor}: {error.detail}"), slot)
             continue
         columns.add(slot, time_ns, value, quality)
         added.append(i)

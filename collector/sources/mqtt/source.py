@@ -22,6 +22,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -35,6 +36,7 @@ from collector.sources.mqtt.topics import TopicBinding
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.batch import ReadingBatch
+from hazwatch.config.kinds import BINARY_KINDS
 from hazwatch.config.registry import SensorRegistry
 from hazwatch.config.schema import HazwatchConfig, MqttDevice, MqttSettings
 
@@ -110,6 +112,8 @@ class MqttSource:
         self._connection_log = RateLimitedLog(log)
         self._lock = threading.Lock()
         self._pending: list[ReadingBatch] = []
+        self._refused_slots: list[int] = []
+        """Slots of values refused since the last flush, for health.bad_value (paho's thread appends)."""
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._emit: Emit | None = None
@@ -237,8 +241,9 @@ class MqttSource:
             self._reject(rejection, site, device, topic)
         for reply_topic, body in decoded.replies:
             client.publish(reply_topic, body, qos=0)
-        if len(decoded.batch):
-            self._hand_over(decoded.batch)
+        refused = [r.slot for r in decoded.rejections if r.slot is not None]
+        if len(decoded.batch) or refused:
+            self._hand_over(decoded.batch, refused)
 
     def _reject(self, rejection: Rejection, site: str, device: str, topic: str) -> None:
         metrics.PAYLOADS_REJECTED.labels(self.name, rejection.reason).inc()
@@ -253,9 +258,10 @@ class MqttSource:
             rejection.detail,
         )
 
-    def _hand_over(self, batch: ReadingBatch) -> None:
+    def _hand_over(self, batch: ReadingBatch, refused: list[int]) -> None:
         with self._lock:
             self._pending.append(batch)
+            self._refused_slots += refused
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
@@ -264,12 +270,17 @@ class MqttSource:
     def _flush(self) -> None:
         with self._lock:
             batches, self._pending = self._pending, []
+            refused, self._refused_slots = self._refused_slots, []
             self._flush_scheduled = False
         if not batches:
             return
         batch = ReadingBatch.concat(batches)
         metrics.READINGS_INGESTED.labels(self.name).inc(len(batch))
-        if self._emit is not None:
+        if self._emit is None:
+            return
+        if refused:
+            self._emit(batch, np.array(refused, dtype=np.int64))
+        else:
             self._emit(batch)
 
 
@@ -304,6 +315,7 @@ def mqtt_sources(
     settings = config.mqtt
     address = _credentials(parse_mqtt_url(broker_url or settings.url), settings)
     routes: list[Route] = []
+    binary = frozenset(slot for slot, info in enumerate(registry.sensors) if info.kind in BINARY_KINDS)
     for site in config.sites:
         devices = [d for d in site.devices if isinstance(d, MqttDevice)]
         if not devices:
@@ -313,7 +325,7 @@ def mqtt_sources(
         for device in devices:
             for topic in device.topics:
                 binding = TopicBinding.compile(site.id, device, topic, site_slots)
-                routes.append(Route(binding, decoder_for(topic, binding.slots, zone)))
+                routes.append(Route(binding, decoder_for(topic, binding.slots, zone, binary=binary)))
         routes += sparkplug_routes(site.id, devices, site_slots)
     if not routes:
         return []

@@ -37,6 +37,10 @@ class ThingsBoardDecoder:
     id_from: Literal["key", "device"]
     value_key: str
     max_bytes: int = MAX_PAYLOAD_BYTES
+    binary: frozenset[int] = frozenset()
+    """Slots of binary sensors: the only ones a JSON boolean is a reading of."""
+    strings: bool = False
+    """The topic's `value_strings`: decimal number text is read as a number."""
 
     def decode(self, payload: bytes, match: TopicMatch, received_ns: int) -> Decoded:
         try:
@@ -62,7 +66,9 @@ class ThingsBoardDecoder:
                     continue
                 self._add_sample(device, sample, ids, values, times, rejections)
         rows = flat_rows(ids, values, times, self.slots, received_ns)
-        return complete_rows(rows, ids, values, times, None, self.slots, received_ns, rejections)
+        return complete_rows(
+            rows, ids, values, times, None, self.slots, received_ns, rejections, self.binary, self.strings
+        )
 
     def _add_sample(
         self, device: str | None, sample: Mapping, ids: list, values: list, times: list, rejections: list[Rejection]

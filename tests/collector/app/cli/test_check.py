@@ -36,3 +36,22 @@ def test_run_refuses_a_bad_config_before_starting_anything(tmp_path: Path) -> No
     result = _hazwatch("run", str(bad), "--influx-url", "http://127.0.0.1:9")
     assert result.returncode == 2
     assert "sites" in result.stderr
+
+
+def test_invalid_utf8_exits_2_with_a_message_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes((EXAMPLES / "coal-mine.yaml").read_bytes().replace(b"name:", b"name: Sch\xf6n", 1))
+    result = _hazwatch("check", str(bad))
+    assert result.returncode == 2
+    assert "not UTF-8" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_alias_bomb_exits_2_within_seconds(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol"]'] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join([*lines, "sites: *a9"]) + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "collector", "check", str(bomb)], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert result.returncode == 2
+    assert "alias bomb" in result.stderr

@@ -189,3 +189,11 @@ def test_mixed_types_in_one_response_decode_in_their_groups():
         "bit": 1.0,
         "u": float(2**40 + 5),
     }
+
+
+def test_a_float_scaled_past_the_float_range_is_a_fault_never_a_good_infinity():
+    [request] = plan_requests(device_for("float64", 2, "big", "big", scale=10.0))
+    registers = [w for raw in (1e308, 2.5) for w in wire_registers("float64", raw, "big", "big")]
+    values, quality = decode_response(request, registers)
+    assert quality.tolist() == [Quality.FAULT, Quality.GOOD]
+    assert math.isnan(values[0]) and values[1] == 25.0

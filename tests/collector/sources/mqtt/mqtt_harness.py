@@ -18,14 +18,18 @@ class RunningSource:
     def __init__(self, source: MqttSource) -> None:
         self.source = source
         self._batches: list[ReadingBatch] = []
+        self.refused: list[int] = []
+        """Slot of every value the source reported refused (for health.bad_value)."""
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._task: asyncio.Task | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
-    def _collect(self, batch: ReadingBatch) -> None:
+    def _collect(self, batch: ReadingBatch, refused: np.ndarray | None = None) -> None:
         with self._lock:
             self._batches.append(batch)
+            if refused is not None:
+                self.refused += refused.tolist()
 
     def start(self) -> RunningSource:
         self._thread.start()

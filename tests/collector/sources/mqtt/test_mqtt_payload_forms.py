@@ -38,11 +38,11 @@ THINGSBOARD_DEVICES = MqttTopic(pattern="v1/gateway/telemetry", payload="thingsb
                                 value_path="temperature")  # fmt: skip
 
 
-def decode(topic: MqttTopic, payload: str | bytes | list | dict) -> Decoded:
+def decode(topic: MqttTopic, payload: str | bytes | list | dict, binary: frozenset[int] = frozenset()) -> Decoded:
     raw = payload if isinstance(payload, bytes) else payload.encode() if isinstance(payload, str) else json.dumps(
         payload
     ).encode()
-    return decoder_for(topic, SLOTS).decode(raw, NO_SENSOR, RECEIVED_NS)
+    return decoder_for(topic, SLOTS, binary=binary).decode(raw, NO_SENSOR, RECEIVED_NS)
 
 
 def rows(decoded: Decoded) -> list[tuple[int, int, float, int]]:
@@ -63,7 +63,7 @@ class TestBareJsonArrays:
 
     def test_a_bad_item_of_a_bare_array_is_rejected_alone(self):
         decoded = decode(ARRAY, [{"id": "TT-1", "v": "hot"}, {"id": "PT-1", "v": 1.0}])
-        assert reasons(decoded) == ["bad_value"]
+        assert reasons(decoded) == ["string_value"]
         assert [r[0] for r in rows(decoded)] == [8]
 
     def test_an_array_where_an_object_path_is_expected_is_still_no_items(self):
@@ -73,9 +73,15 @@ class TestBareJsonArrays:
 
 class TestInfluxLineProtocol:
     def test_every_field_of_a_telegraf_line_is_a_sensor_with_the_line_time(self):
-        decoded = decode(INFLUX, f"modbus,host=gw1,slave_id=1 TT-1=70.07,PT-1=339i,LT-1=t {T0_NS}\n")
+        line = f"modbus,host=gw1,slave_id=1 TT-1=70.07,PT-1=339i,LT-1=t {T0_NS}\n"
+        decoded = decode(INFLUX, line, binary=frozenset({9}))
         assert reasons(decoded) == []
         assert sorted(rows(decoded)) == [(7, T0_NS, 70.07, 0), (8, T0_NS, 339.0, 0), (9, T0_NS, 1.0, 0)]
+
+    def test_a_boolean_field_on_an_analog_sensor_is_refused_never_stored_as_1(self):
+        decoded = decode(INFLUX, f"modbus TT-1=t,PT-1=339i {T0_NS}\n")
+        assert reasons(decoded) == ["bool_value"]
+        assert rows(decoded) == [(8, T0_NS, 339.0, 0)]
 
     def test_many_lines_keep_every_reading_and_their_own_times(self):
         lines = "\n".join(f"modbus TT-1={20 + i}.5 {T0_NS + i * 10**9}" for i in range(5))
@@ -100,7 +106,7 @@ class TestInfluxLineProtocol:
 
     def test_broken_lines_unknown_fields_and_text_values_are_rejected_alone(self):
         decoded = decode(INFLUX, f'garbage\nm TT-1=1.5,NOPE=2,PT-1="warm" {T0_NS}\nm LT-1=3 {T0_NS}')
-        assert sorted(reasons(decoded)) == ["bad_value", "not_line_protocol", "unknown_sensor"]
+        assert sorted(reasons(decoded)) == ["not_line_protocol", "string_value", "unknown_sensor"]
         assert sorted((s, v) for s, _, v, _ in rows(decoded)) == [(7, 1.5), (9, 3.0)]
 
     def test_a_line_without_the_id_tag_is_rejected(self):
@@ -145,7 +151,7 @@ class TestThingsBoardGateway:
             {"Boiler 1": [{"ts": T0_MS, "values": {"TT-1": "n/a"}}, {"ts": "yesterday", "values": {"PT-1": 1}}, 7,
                           {"ts": T0_MS, "values": {"LT-1": 9.5}}]},
         )  # fmt: skip
-        assert sorted(reasons(decoded)) == ["bad_time", "bad_value", "no_items"]
+        assert sorted(reasons(decoded)) == ["bad_time", "no_items", "string_value"]
         assert rows(decoded) == [(9, T0_NS, 9.5, 0)]
 
 

@@ -86,9 +86,34 @@ class TestJsonPayloads:
     def test_missing_time_and_quality_mean_received_now_and_good(self) -> None:
         assert reading(decode(JSON, {"reading": {"value": 3}})) == (7, RECEIVED_NS, 3.0, Quality.GOOD)
 
-    def test_numeric_strings_and_booleans_are_values(self) -> None:
-        assert reading(decode(JSON, {"reading": {"value": " 12.5 "}}))[2] == 12.5
-        assert reading(decode(JSON, {"reading": {"value": True}}))[2] == 1.0
+    @pytest.mark.parametrize(
+        ("value", "reason"),
+        [(True, "bool_value"), (False, "bool_value"), ("12.5", "string_value"), ("", "string_value")],
+    )
+    def test_a_boolean_or_text_on_an_analog_sensor_is_refused_never_stored_as_a_number(self, value, reason) -> None:
+        decoded = decode(JSON, {"reading": {"value": value}})
+        assert len(decoded.batch) == 0
+        assert reasons(decoded) == [reason]
+
+    def test_a_boolean_is_the_reading_of_a_binary_sensor(self) -> None:
+        assert reading(decode(JSON, {"reading": {"value": True}}, binary=frozenset({7})))[2] == 1.0
+        assert reading(decode(JSON, {"reading": {"value": False}}, binary=frozenset({7})))[2] == 0.0
+
+    @pytest.mark.parametrize(("text", "value"), [(" 12.5 ", 12.5), ("-3", -3.0), ("1e-3", 0.001), (".5", 0.5)])
+    def test_decimal_number_text_is_a_value_where_the_topic_allows_it(self, text: str, value: float) -> None:
+        topic = JSON.model_copy(update={"value_strings": True})
+        assert reading(decode(topic, {"reading": {"value": text}}))[2] == value
+
+    @pytest.mark.parametrize(
+        ("text", "reason"),
+        [("1_000", "bad_value"), ("\u0663", "bad_value"), ("0x10", "bad_value"), ("12,5", "bad_value"),
+         ("nan", "non_finite"), ("-Infinity", "non_finite"), ("1e999", "non_finite")],
+    )  # fmt: skip
+    def test_number_text_python_would_read_but_json_would_not_is_refused(self, text: str, reason: str) -> None:
+        topic = JSON.model_copy(update={"value_strings": True})
+        decoded = decode(topic, {"reading": {"value": text}})
+        assert len(decoded.batch) == 0
+        assert reasons(decoded) == [reason]
 
     def test_a_null_value_flagged_not_good_is_kept_as_nan_with_its_quality(self) -> None:
         _, _, value, quality = reading(decode(JSON, {"reading": {"value": None, "q": "comm_fail"}}))
@@ -106,12 +131,15 @@ class TestJsonPayloads:
             ({"reading": {}}, "missing_value"),
             ({"reading": {"value": None}}, "missing_value"),
             ({"value": 1.0}, "missing_value"),
-            ({"reading": {"value": "abc"}}, "bad_value"),
+            ({"reading": {"value": "abc"}}, "string_value"),
             ({"reading": {"value": {"x": 1}}}, "bad_value"),
             ({"reading": {"value": [1.0]}}, "bad_value"),
             ('{"reading": {"value": NaN}}', "non_finite"),
             ('{"reading": {"value": 1e999}}', "non_finite"),
-            ('{"reading": {"value": "inf"}}', "non_finite"),
+            ('{"reading": {"value": "inf"}}', "string_value"),
+            ('{"reading": {"value": Infinity}}', "non_finite"),
+            ('{"reading": {"value": -Infinity}}', "non_finite"),
+            ('{"reading": {"value": true}}', "bool_value"),
             ({"reading": {"value": 1.0, "q": "purple"}}, "bad_quality"),
             ({"reading": {"value": 1.0, "q": 99}}, "bad_quality"),
             ({"reading": {"value": 1.0, "ts": "yesterday"}}, "bad_time"),
@@ -229,7 +257,7 @@ class TestGatewayPayloads:
         assert decoded.batch.slot.tolist() == [7, 9]
         assert decoded.batch.value.tolist() == [70.5, 41.0]
         assert sorted(reasons(decoded)) == sorted(
-            ["unknown_sensor", "non_finite", "bad_value", "unknown_sensor", "unknown_sensor", "bad_quality"]
+            ["unknown_sensor", "non_finite", "string_value", "unknown_sensor", "unknown_sensor", "bad_quality"]
         )
 
     @pytest.mark.parametrize("payload", ['{"data": {"points": 5}}', '{"other": []}', "[1, 2]", '"text"'])
@@ -313,7 +341,7 @@ def test_a_large_gateway_message_in_the_usual_shape_is_decoded_in_full() -> None
     items[11]["id"] = "S-9999"
     payload = json.dumps({"ts": 1_700_000_000_000, "points": items}).encode()
     topic = MqttTopic(pattern="gw", payload="gateway", items_path="points", value_path="v", time_path="ts",
-                      quality_path="q")  # fmt: skip
+                      quality_path="q", value_strings=True)  # fmt: skip
     decoded = decoder_for(topic, slots).decode(payload, AT_SENSOR, RECEIVED_NS)
     assert reasons(decoded) == ["unknown_sensor"]
     assert decoded.batch.slot.tolist() == [i for i in range(500) if i != 11]
@@ -321,3 +349,11 @@ def test_a_large_gateway_message_in_the_usual_shape_is_decoded_in_full() -> None
     assert decoded.batch.quality[3] == Quality.CALIBRATION
     assert np.all(decoded.batch.quality[np.arange(499) != 3] == Quality.GOOD)
     assert np.all(decoded.batch.time_ns == 1_700_000_000_000_000_000)
+
+
+def test_an_integer_timestamp_beyond_any_range_rejects_its_item_not_the_message() -> None:
+    """Found by the fuzzer: a 400-digit integer timestamp raised OverflowError and lost the whole message."""
+    payload = '{"data": {"points": [{"id": "TT-1", "v": 70.5, "ts": 1' + "9" * 400 + '}, {"id": "PT-1", "v": 3.0}]}}'
+    decoded = decode(GATEWAY, payload)
+    assert decoded.batch.slot.tolist() == [8]
+    assert reasons(decoded) == ["bad_time"]

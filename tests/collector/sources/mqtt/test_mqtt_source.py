@@ -85,7 +85,7 @@ def test_garbage_payloads_are_counted_the_process_lives_and_other_sensors_are_un
     runner = run_source(source)
     garbage = [
         ("plant/gds/r101/R101-LEL", b"not json", "not_json"),
-        ("plant/gds/r101/R101-LEL", b'{"reading": {"value": "abc"}}', "bad_value"),
+        ("plant/gds/r101/R101-LEL", b'{"reading": {"value": "abc"}}', "string_value"),
         ("plant/gds/r101/R101-LEL", b'{"reading": {"value": NaN}}', "non_finite"),
         ("plant/gds/r101/R101-LEL", b"[1, 2, 3]", "not_object"),
         ("plant/gds/r101/R101-LEL", b'{"reading": {"value": 1.0, "status": "purple"}}', "bad_quality"),
@@ -93,7 +93,7 @@ def test_garbage_payloads_are_counted_the_process_lives_and_other_sensors_are_un
         ("plant/tanks/T201-LT/pv", b"12,5", "not_number"),
         ("plant/tanks/T201-LT/pv", b"9" * (2 << 20), "too_large"),
         ("plant/dcs/dcs-gw/batch", b'{"points": "everything is fine"}', "no_items"),
-        ("plant/dcs/dcs-gw/batch", b'{"points": [{"id": "R101-TT-A", "v": "hot"}]}', "bad_value"),
+        ("plant/dcs/dcs-gw/batch", b'{"points": [{"id": "R101-TT-A", "v": "hot"}]}', "string_value"),
     ]
     before = {
         reason: metric("hazwatch_payloads_rejected_total", source=source.name, reason=reason) for *_, reason in garbage
@@ -192,3 +192,46 @@ def test_broker_urls(url: str, address: BrokerAddress) -> None:
 def test_bad_broker_urls_are_refused_with_a_clear_error(url: str) -> None:
     with pytest.raises(ValueError, match="MQTT URL"):
         parse_mqtt_url(url)
+
+
+def test_booleans_text_and_non_finite_values_on_analog_sensors_are_refused_and_counted(
+    plant_config, plant_registry, mosquitto, publisher, run_source
+) -> None:
+    """The wrong-typed values once stored as good (JSON true as 1.0 on a temperature) never become readings."""
+    (source,) = mqtt_sources(plant_config, plant_registry, mosquitto.url)
+    runner = run_source(source)
+    hostile = [
+        ("plant/dcs/dcs-gw/batch", b'{"points": [{"id": "R101-TT-A", "v": true}]}', "bool_value"),
+        ("plant/dcs/dcs-gw/batch", b'{"points": [{"id": "R101-TT-B", "v": "71.5"}]}', "string_value"),
+        ("plant/dcs/dcs-gw/batch", b'{"points": [{"id": "R101-TT-C", "v": Infinity}]}', "non_finite"),
+        ("plant/gds/r101/R101-LEL", b'{"reading": {"value": false}}', "bool_value"),
+        ("plant/gds/r101/R101-LEL", b'{"reading": {"value": "5"}}', "string_value"),
+        ("plant/gds/r101/R101-LEL", b'{"reading": {"value": -Infinity}}', "non_finite"),
+        ("plant/gds/r101/R101-LEL", b'{"reading": {"value": 1e999}}', "non_finite"),
+        ("plant/tanks/T201-LT/pv", b"NaN", "non_finite"),
+        ("plant/tanks/T201-LT/pv", b"true", "not_number"),
+        ("plant/tanks/T201-LT/pv", b"1_000", "not_number"),
+    ]
+    reasons = {reason for *_, reason in hostile}
+    before = {r: metric("hazwatch_payloads_rejected_total", source=source.name, reason=r) for r in reasons}
+    expected = {r: sum(h == r for *_, h in hostile) for r in reasons}
+    for topic, payload, _ in hostile:
+        publisher.client.publish(topic, payload, qos=1)
+    smoke = plant_registry.slot("hengda-chem", "UT-SMOKE")
+    publisher.client.publish("plant/gds/ut/UT-SMOKE", b'{"reading": {"value": true}}', qos=1)
+
+    def counted() -> bool:
+        return all(
+            metric("hazwatch_payloads_rejected_total", source=source.name, reason=r) - before[r] == expected[r]
+            for r in reasons
+        )
+
+    wait_until(counted, 10, "every wrong-typed value to be counted under its reason")
+    got = runner.wait_for_slots(np.array([smoke]), since_ns=0)
+    assert got.slot.tolist() == [smoke] and got.value.tolist() == [1.0], "a boolean is a binary sensor's reading"
+    assert len(runner.readings()) == 1, "no wrong-typed value became a reading"
+    slot_of = {s: plant_registry.slot("hengda-chem", s) for s in ("R101-TT-A", "R101-TT-B", "R101-TT-C", "R101-LEL",
+                                                                  "T201-LT")}  # fmt: skip
+    expected_refused = [slot_of[s] for s in ("R101-TT-A", "R101-TT-B", "R101-TT-C")] + [slot_of["R101-LEL"]] * 4
+    expected_refused += [slot_of["T201-LT"]] * 3
+    assert sorted(runner.refused) == sorted(expected_refused), "each refused value is reported for its sensor"
