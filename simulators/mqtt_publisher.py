@@ -17,13 +17,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import paho.mqtt.client as paho
 
 from hazwatch.config.schema import MqttDevice, MqttTopic, Site
 from hazwatch.quality import QUALITY_NAMES, Quality
+from hazwatch.tls import TlsFiles
 from simulators.model import SiteModel
 
 log = logging.getLogger("hazwatch.simulators.mqtt")
@@ -70,7 +71,16 @@ class Served:
 class MqttSitePublisher:
     """Publishes a SiteModel's samples on the topics of a site's MQTT devices (QoS from each device)."""
 
-    def __init__(self, site: Site, model: SiteModel, url: str, protocol: str = "3.1.1") -> None:
+    def __init__(
+        self,
+        site: Site,
+        model: SiteModel,
+        url: str,
+        protocol: str = "3.1.1",
+        tls_files: TlsFiles | None = None,
+        credentials: tuple[str, str | None] | None = None,
+    ) -> None:
+        """`credentials` (user, password) win over those in `url`; `tls_files` apply to mqtts:// URLs."""
         self.site = site
         self.model = model
         index = {sensor: i for i, sensor in enumerate(model.sensors)}
@@ -90,11 +100,13 @@ class MqttSitePublisher:
             client_id=f"hazwatch-sim-{site.id}-{os.getpid()}",
             protocol=paho.MQTTv5 if protocol == "5" else paho.MQTTv311,
         )
-        if parts.username:
-            self.client.username_pw_set(parts.username, parts.password)
+        if credentials is not None:
+            self.client.username_pw_set(*credentials)
+        elif parts.username:
+            self.client.username_pw_set(unquote(parts.username), unquote(parts.password or "") or None)
         if self.tls:
-            self.client.tls_set()
-        self.client.reconnect_delay_set(0.5, 10)
+            self.client.tls_set_context((tls_files or TlsFiles()).context())
+        self.client.reconnect_delay_set(0.5, 2)
         self._in_flight: list[paho.MQTTMessageInfo] = []
 
     def connect(self) -> None:

@@ -7,26 +7,29 @@ never waits for the network. Buckets, and with them retention, are made by the s
 from __future__ import annotations
 
 import asyncio
-import os
 
 import urllib3
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
+from collector.storage.influx_auth import InfluxCredentials
 from collector.storage.writer import PayloadTooLarge, TransientWriteError, WriteResult, rejected_points
 from hazwatch.config.schema import InfluxSettings
+from hazwatch.credentials import redact
 
 
 class V2Writer:
     def __init__(self, settings: InfluxSettings, timeout: float = 10.0) -> None:
         self.settings = settings
-        self.description = f"{settings.url} bucket={settings.bucket} org={settings.org} (v2 API)"
+        self.description = f"{redact(settings.url)} bucket={settings.bucket} org={settings.org} (v2 API)"
+        credentials = InfluxCredentials.from_settings(settings)
         self._client = InfluxDBClient(
             url=settings.url,
-            token=os.environ.get(settings.token_env, ""),
+            token=credentials.token or "",
             org=settings.org,
             timeout=int(timeout * 1000),
+            ssl_ca_cert=settings.ca_file,
         )
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
 

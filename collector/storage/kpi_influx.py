@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import httpx
 
+from collector.storage.influx_auth import InfluxCredentials
 from detectors.alarms.kpi import AlarmKpis, KpiRecord
+from hazwatch.config.schema import InfluxSettings
 from hazwatch.storage.schema import ALARM_KPI
 
 
@@ -51,23 +53,25 @@ def kpi_lines(kpis: AlarmKpis, site: str = "all", standing: int | None = None) -
     return lines
 
 
+def _client(timeout: float) -> httpx.Client:
+    """Credentials and CA from the default InfluxDB settings (HAZWATCH_INFLUX_USER/_PASSWORD/_TOKEN)."""
+    return httpx.Client(timeout=timeout, **InfluxCredentials.from_settings(InfluxSettings()).httpx_options())
+
+
 def write_kpis(url: str, database: str, kpis: AlarmKpis, site: str = "all", timeout: float = 10.0) -> int:
     lines = kpi_lines(kpis, site)
-    response = httpx.post(
-        f"{url.rstrip('/')}/write",
-        params={"db": database, "precision": "ns"},
-        content="\n".join(lines).encode(),
-        timeout=timeout,
-    )
+    with _client(timeout) as client:
+        response = client.post(
+            f"{url.rstrip('/')}/write", params={"db": database, "precision": "ns"}, content="\n".join(lines).encode()
+        )
     response.raise_for_status()
     return len(lines)
 
 
 def read_alarm_records(url: str, database: str, hours: float, timeout: float = 30.0) -> list[KpiRecord]:
     query = f"SELECT * FROM alarms WHERE time > now() - {int(hours * 3600)}s"
-    response = httpx.get(
-        f"{url.rstrip('/')}/query", params={"db": database, "q": query, "epoch": "ns"}, timeout=timeout
-    )
+    with _client(timeout) as client:
+        response = client.get(f"{url.rstrip('/')}/query", params={"db": database, "q": query, "epoch": "ns"})
     response.raise_for_status()
     result = response.json()["results"][0]
     if "error" in result:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +26,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from collector.storage.influx_auth import InfluxCredentials
 from hazwatch.batch import ReadingBatch
 from hazwatch.config.kinds import DEFAULT_RANGE, DEFAULT_UNIT, SensorKind
 from hazwatch.config.limits import Limits
+from hazwatch.config.schema import InfluxSettings
 from hazwatch.events import AlarmEvent, AlarmState, Transition
 from hazwatch.quality import QUALITY_NAMES, Quality
 
@@ -261,16 +262,15 @@ class TaggedSensor:
 class InfluxSnapshot:
     """Reads the newest state of every sensor and the active alarms over InfluxDB's v1 /query API."""
 
-    def __init__(self, url: str, database: str, client: httpx.Client | None = None) -> None:
+    def __init__(self, url: str, database: str, credentials: InfluxCredentials | None = None) -> None:
         self.url = url.rstrip("/")
         self.database = database
-        self.client = client or httpx.Client(timeout=10)
-        user, password = os.environ.get("HAZWATCH_INFLUX_USER"), os.environ.get("HAZWATCH_INFLUX_PASSWORD")
-        self.auth = {"u": user, "p": password} if user and password else {}
+        credentials = credentials or InfluxCredentials.from_settings(InfluxSettings())
+        self.client = httpx.Client(timeout=10, **credentials.httpx_options())
 
     def query(self, statement: str) -> list[dict]:
         response = self.client.get(
-            f"{self.url}/query", params={"db": self.database, "q": statement, "epoch": "ns", **self.auth}
+            f"{self.url}/query", params={"db": self.database, "q": statement, "epoch": "ns"}
         )
         response.raise_for_status()
         result = response.json()["results"][0]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from collector.app.secret_checks import secret_problems
 from collector.telemetry.logs import configure_logging
 from hazwatch.config import ConfigError, HazwatchConfig, load_configs
 
@@ -35,6 +36,16 @@ def load_or_exit(paths: list[Path]) -> HazwatchConfig:
         for problem in exc.problems:
             err_console.print(f"  [bold]{problem.path}[/]: {problem.reason} (got {problem.value!r})", highlight=False)
         raise typer.Exit(EXIT_BAD_CONFIG) from None
+
+
+def refuse_weak_secrets(config: HazwatchConfig, api_token: bool = True) -> None:
+    """Print every weak or unreadable secret with its field and exit 2, before anything has started."""
+    problems = secret_problems(config, api_token)
+    if problems:
+        err_console.print("[bold red]secrets refused[/]")
+        for problem in problems:
+            err_console.print(f"  [bold]{problem.field}[/]: {problem.reason}", highlight=False)
+        raise typer.Exit(EXIT_BAD_CONFIG)
 
 
 @app.callback()

@@ -9,15 +9,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from collector.app.cli.app import app, console, load_or_exit
+from collector.app.cli.app import app, console, load_or_exit, refuse_weak_secrets
 from hazwatch.config import SensorRegistry
 from hazwatch.config.schema import ModbusDevice
 
 
 @app.command()
 def check(configs: Annotated[list[Path], typer.Argument(help="site config files (YAML)")]) -> None:
-    """Validate site configs: print a summary, or every problem with its field path and exit 2."""
+    """Validate site configs and the secrets set in the environment: print a summary, or every problem with its
+    field path and exit 2."""
     config = load_or_exit(configs)
+    refuse_weak_secrets(config)
     registry = SensorRegistry.from_config(config)
     for site in config.sites:
         sensors = [s for s in registry if s.site == site.id]

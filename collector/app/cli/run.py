@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from collector.app.cli.app import EXIT_BAD_CONFIG, app, err_console, load_or_exit
+from collector.app.cli.app import EXIT_BAD_CONFIG, app, err_console, load_or_exit, refuse_weak_secrets
 from collector.app.runtime import RunOptions, build_runtime, serve
 from collector.notify.signing import MissingSecret
+from hazwatch.credentials import SecretProblem
 
 
 @app.command()
@@ -26,6 +27,7 @@ def run(
 ) -> None:
     """Read every configured sensor, run the detectors and deliver readings and alarms until stopped."""
     config = load_or_exit(configs)
+    refuse_weak_secrets(config, api_token=api_port is not None)
     options = RunOptions(
         influx_url=influx_url,
         mqtt_url=mqtt_url,
@@ -37,7 +39,7 @@ def run(
     )
     try:
         runtime = build_runtime(config, options)
-    except MissingSecret as exc:
+    except (MissingSecret, SecretProblem) as exc:
         err_console.print(f"[bold red]refused[/]: {exc}")
         raise typer.Exit(EXIT_BAD_CONFIG) from None
 
