@@ -11,6 +11,7 @@ import getpass
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -105,7 +106,7 @@ class LocalInfluxd(LocalServer):
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _client_options(self) -> dict:
-        options: dict = {"verify": str(self.tls.ca_file) if self.tls else True}
+        options: dict = {"verify": ssl.create_default_context(cafile=self.tls.ca_file) if self.tls else True}
         if self.admin:
             options["auth"] = httpx.BasicAuth(*self.admin)
         return options
@@ -156,7 +157,7 @@ bind-address = "127.0.0.1:{free_port()}"
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        verify = str(self.tls.ca_file) if self.tls else True
+        verify = ssl.create_default_context(cafile=self.tls.ca_file) if self.tls else True
         _wait_for_http(f"{self.url}/ping", 204, self.process, timeout, "influxd", verify)
         if self.admin:
             self._create_admin()

@@ -53,14 +53,22 @@ def kpi_lines(kpis: AlarmKpis, site: str = "all", standing: int | None = None) -
     return lines
 
 
-def _client(timeout: float) -> httpx.Client:
-    """Credentials and CA from the default InfluxDB settings (HAZWATCH_INFLUX_USER/_PASSWORD/_TOKEN)."""
-    return httpx.Client(timeout=timeout, **InfluxCredentials.from_settings(InfluxSettings()).httpx_options())
+def _client(timeout: float, credentials: InfluxCredentials | None) -> httpx.Client:
+    """Without `credentials`: those of the default InfluxDB settings (HAZWATCH_INFLUX_USER/_PASSWORD/_TOKEN)."""
+    credentials = credentials or InfluxCredentials.from_settings(InfluxSettings())
+    return httpx.Client(timeout=timeout, **credentials.httpx_options())
 
 
-def write_kpis(url: str, database: str, kpis: AlarmKpis, site: str = "all", timeout: float = 10.0) -> int:
+def write_kpis(
+    url: str,
+    database: str,
+    kpis: AlarmKpis,
+    site: str = "all",
+    timeout: float = 10.0,
+    credentials: InfluxCredentials | None = None,
+) -> int:
     lines = kpi_lines(kpis, site)
-    with _client(timeout) as client:
+    with _client(timeout, credentials) as client:
         response = client.post(
             f"{url.rstrip('/')}/write", params={"db": database, "precision": "ns"}, content="\n".join(lines).encode()
         )
@@ -68,9 +76,11 @@ def write_kpis(url: str, database: str, kpis: AlarmKpis, site: str = "all", time
     return len(lines)
 
 
-def read_alarm_records(url: str, database: str, hours: float, timeout: float = 30.0) -> list[KpiRecord]:
+def read_alarm_records(
+    url: str, database: str, hours: float, credentials: InfluxCredentials | None = None, timeout: float = 30.0
+) -> list[KpiRecord]:
     query = f"SELECT * FROM alarms WHERE time > now() - {int(hours * 3600)}s"
-    with _client(timeout) as client:
+    with _client(timeout, credentials) as client:
         response = client.get(f"{url.rstrip('/')}/query", params={"db": database, "q": query, "epoch": "ns"})
     response.raise_for_status()
     result = response.json()["results"][0]

@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 
 from collector.app.secret_checks import secret_problems
+from collector.storage.influx_auth import InfluxCredentials
 from collector.telemetry.logs import configure_logging
 from hazwatch.config import ConfigError, HazwatchConfig, load_configs
+from hazwatch.config.schema import InfluxSettings
 
 app = typer.Typer(
     name="hazwatch",
@@ -25,6 +27,18 @@ err_console = Console(stderr=True)
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_BAD_CONFIG = 2
+
+InfluxCaFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--influx-ca-file", envvar="HAZWATCH_INFLUX_CA_FILE", help="CA that signed an https:// InfluxDB's certificate"
+    ),
+]
+
+
+def influx_credentials(ca_file: Path | None) -> InfluxCredentials:
+    """User and password or token from HAZWATCH_INFLUX_USER/_PASSWORD/_TOKEN, as `hazwatch run` reads them."""
+    return InfluxCredentials.from_settings(InfluxSettings(ca_file=str(ca_file) if ca_file else None))
 
 
 def load_or_exit(paths: list[Path]) -> HazwatchConfig:
