@@ -26,6 +26,8 @@ class Delivery:
     payload: object
     signature_valid: bool
     received_at: float
+    timestamp: str = ""
+    signature: str = ""
 
 
 @dataclass
@@ -56,10 +58,10 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        valid = verify(
-            self.secret, request.headers.get(TIMESTAMP_HEADER, ""), request.headers.get(SIGNATURE_HEADER, ""), body
-        )
-        self.received.append(Delivery(request.path, body, json.loads(body), valid, time.monotonic()))
+        timestamp, signature = request.headers.get(TIMESTAMP_HEADER, ""), request.headers.get(SIGNATURE_HEADER, "")
+        valid = verify(self.secret, timestamp, signature, body)
+        delivery = Delivery(request.path, body, json.loads(body), valid, time.monotonic(), timestamp, signature)
+        self.received.append(delivery)
         if self.fail_after_recording > 0:
             self.fail_after_recording -= 1
             return web.Response(status=503)
