@@ -106,8 +106,9 @@ class MqttSitePublisher:
             self.client.username_pw_set(unquote(parts.username), unquote(parts.password or "") or None)
         if self.tls:
             self.client.tls_set_context((tls_files or TlsFiles()).context())
-        self.client.reconnect_delay_set(0.5, 2)
+        self.client.reconnect_delay_set(0.5, 1)
         self._in_flight: list[paho.MQTTMessageInfo] = []
+        self._connected = True
 
     def connect(self) -> None:
         """Connect now (raising OSError when the broker is unreachable), then keep reconnecting in the background."""
@@ -120,11 +121,14 @@ class MqttSitePublisher:
         self.client.loop_stop()
 
     def flush(self, timeout: float = 5.0) -> None:
-        """Wait until the broker has acknowledged every QoS 1 message published so far."""
+        """Wait until the broker has acknowledged every QoS 1 message published so far (while it is reachable)."""
         deadline = time.monotonic() + timeout
         for info in self._in_flight:
-            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
-        self._in_flight = [info for info in self._in_flight if not info.is_published()]
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):
+                break  # the broker is gone: paho keeps the QoS 1 messages and sends them when it is back
+        self._in_flight = [info for info in self._in_flight if _unacknowledged(info)]
 
     def messages(self, time_ns: int, values: np.ndarray, quality: np.ndarray) -> list[tuple[str, bytes, int]]:
         """(topic, payload, qos) of every message for one sample of the model."""
@@ -176,7 +180,14 @@ class MqttSitePublisher:
         messages = self.messages(stamp, values, quality)
         for topic, payload, qos in messages:
             self._in_flight.append(self.client.publish(topic, payload, qos=qos))
-        self._in_flight = [info for info in self._in_flight if not info.is_published()]
+        connected = self.client.is_connected()
+        if connected != self._connected:  # once per change, not once per round
+            if connected:
+                log.info("broker %s:%s reachable again", self.host, self.port)
+            else:
+                log.warning("broker %s:%s unreachable: reconnecting, QoS 1 messages are queued", self.host, self.port)
+            self._connected = connected
+        self._in_flight = [info for info in self._in_flight if _unacknowledged(info)]
         return Served(stamp, values, quality, len(messages))
 
     async def run(self, interval: float, duration: float | None = None) -> int:
@@ -189,6 +200,14 @@ class MqttSitePublisher:
             next_round = started + rounds * interval
             await asyncio.sleep(max(0.0, next_round - time.monotonic()))
         return rounds
+
+
+def _unacknowledged(info: paho.MQTTMessageInfo) -> bool:
+    """Still waiting for the broker; a message paho could not send now (broker down) is its own to resend."""
+    try:
+        return not info.is_published()
+    except (RuntimeError, ValueError):
+        return False
 
 
 def _sensors_per_topic(device: MqttDevice) -> list[tuple[MqttTopic, list[str]]]:

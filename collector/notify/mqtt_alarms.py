@@ -42,7 +42,7 @@ class MqttAlarmSink:
         )
         configure_client(self.client, self.address)
         self.client.on_connect = self._on_connect
-        self.client.reconnect_delay_set(0.5, 2)
+        self.client.reconnect_delay_set(0.5, 1)
         self._started = False
 
     def topic(self, payload: dict[str, object]) -> str:

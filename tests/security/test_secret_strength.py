@@ -21,7 +21,8 @@ GOOD = "a-random-enough-secret-0123456789"
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HAZWATCH_")}
-    return subprocess.run([*HAZWATCH, *args], env={**clean, "COLUMNS": "300", **env}, capture_output=True, text=True, timeout=60)
+    env = {**clean, "COLUMNS": "300", **env}
+    return subprocess.run([*HAZWATCH, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize(

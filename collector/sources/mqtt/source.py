@@ -3,7 +3,7 @@
 One connection and one paho thread serve all sites: a province has thousands, and a client thread
 per site starved the asyncio loop of the GIL. paho-mqtt runs its network loop in that thread, with a
 persistent session (QoS 1 messages published while hazwatch was away are delivered when it returns),
-and reconnects with exponential backoff capped at 2 s, so the first reading after a broker restart
+and reconnects with exponential backoff capped at 1 s, so the first reading after a broker restart
 arrives within seconds, not after a 30-s wait. Payloads are decoded in paho's thread; finished batches are
 handed to the asyncio loop with `call_soon_threadsafe`, coalesced while the loop is busy, so a burst
 of messages becomes one batch for the detectors.
@@ -101,7 +101,7 @@ class MqttSource:
         protocol: MqttProtocol = "5",
         session_expiry: int = SESSION_EXPIRY_S,
         reconnect_min_delay: float = 0.5,
-        reconnect_max_delay: float = 2.0,
+        reconnect_max_delay: float = 1.0,
         keepalive: int = 30,
     ) -> None:
         self.name = name
