@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import anyio
 import httpx
 
 from collector.notify.escalation import EscalationTracker
@@ -195,11 +196,9 @@ class WebhookNotifier:
             return "subscriber no longer configured and no global secret is set"
         headers = signed_headers(secret, delivery.body, delivery.event_id)
         try:
-            # wait_for, not asyncio.timeout: with httpx on Python 3.11, a post cancelled at shutdown inside
-            # asyncio.timeout left a task that never finished, and the event loop could not close.
-            response = await asyncio.wait_for(
-                client.post(delivery.url, content=delivery.body, headers=headers), self.settings.timeout
-            )
+            # anyio's cancel scope: the cancellation httpx's connection pool is written for.
+            with anyio.fail_after(self.settings.timeout):
+                response = await client.post(delivery.url, content=delivery.body, headers=headers)
         except TimeoutError:
             return f"no complete answer within {self.settings.timeout:g} s"
         except httpx.HTTPError as exc:
