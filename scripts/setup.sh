@@ -11,6 +11,7 @@ command -v influxd >/dev/null 2>&1 || need_apt+=(influxdb)
 command -v mbpoll >/dev/null 2>&1 || need_apt+=(mbpoll)
 command -v victoria-metrics >/dev/null 2>&1 || need_apt+=(victoria-metrics)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
