@@ -17,13 +17,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import paho.mqtt.client as paho
 
 from hazwatch.config.schema import MqttDevice, MqttTopic, Site
 from hazwatch.quality import QUALITY_NAMES, Quality
+from hazwatch.tls import TlsFiles
 from simulators.model import SiteModel
 
 log = logging.getLogger("hazwatch.simulators.mqtt")
@@ -70,7 +71,16 @@ class Served:
 class MqttSitePublisher:
     """Publishes a SiteModel's samples on the topics of a site's MQTT devices (QoS from each device)."""
 
-    def __init__(self, site: Site, model: SiteModel, url: str, protocol: str = "3.1.1") -> None:
+    def __init__(
+        self,
+        site: Site,
+        model: SiteModel,
+        url: str,
+        protocol: str = "3.1.1",
+        tls_files: TlsFiles | None = None,
+        credentials: tuple[str, str | None] | None = None,
+    ) -> None:
+        """`credentials` (user, password) win over those in `url`; `tls_files` apply to mqtts:// URLs."""
         self.site = site
         self.model = model
         index = {sensor: i for i, sensor in enumerate(model.sensors)}
@@ -90,12 +100,15 @@ class MqttSitePublisher:
             client_id=f"hazwatch-sim-{site.id}-{os.getpid()}",
             protocol=paho.MQTTv5 if protocol == "5" else paho.MQTTv311,
         )
-        if parts.username:
-            self.client.username_pw_set(parts.username, parts.password)
+        if credentials is not None:
+            self.client.username_pw_set(*credentials)
+        elif parts.username:
+            self.client.username_pw_set(unquote(parts.username), unquote(parts.password or "") or None)
         if self.tls:
-            self.client.tls_set()
-        self.client.reconnect_delay_set(0.5, 10)
+            self.client.tls_set_context((tls_files or TlsFiles()).context())
+        self.client.reconnect_delay_set(0.5, 1)
         self._in_flight: list[paho.MQTTMessageInfo] = []
+        self._connected = True
 
     def connect(self) -> None:
         """Connect now (raising OSError when the broker is unreachable), then keep reconnecting in the background."""
@@ -108,11 +121,14 @@ class MqttSitePublisher:
         self.client.loop_stop()
 
     def flush(self, timeout: float = 5.0) -> None:
-        """Wait until the broker has acknowledged every QoS 1 message published so far."""
+        """Wait until the broker has acknowledged every QoS 1 message published so far (while it is reachable)."""
         deadline = time.monotonic() + timeout
         for info in self._in_flight:
-            info.wait_for_publish(max(0.0, deadline - time.monotonic()))
-        self._in_flight = [info for info in self._in_flight if not info.is_published()]
+            try:
+                info.wait_for_publish(max(0.0, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):
+                break  # the broker is gone: paho keeps the QoS 1 messages and sends them when it is back
+        self._in_flight = [info for info in self._in_flight if _unacknowledged(info)]
 
     def messages(self, time_ns: int, values: np.ndarray, quality: np.ndarray) -> list[tuple[str, bytes, int]]:
         """(topic, payload, qos) of every message for one sample of the model."""
@@ -164,7 +180,14 @@ class MqttSitePublisher:
         messages = self.messages(stamp, values, quality)
         for topic, payload, qos in messages:
             self._in_flight.append(self.client.publish(topic, payload, qos=qos))
-        self._in_flight = [info for info in self._in_flight if not info.is_published()]
+        connected = self.client.is_connected()
+        if connected != self._connected:  # once per change, not once per round
+            if connected:
+                log.info("broker %s:%s reachable again", self.host, self.port)
+            else:
+                log.warning("broker %s:%s unreachable: reconnecting, QoS 1 messages are queued", self.host, self.port)
+            self._connected = connected
+        self._in_flight = [info for info in self._in_flight if _unacknowledged(info)]
         return Served(stamp, values, quality, len(messages))
 
     async def run(self, interval: float, duration: float | None = None) -> int:
@@ -177,6 +200,14 @@ class MqttSitePublisher:
             next_round = started + rounds * interval
             await asyncio.sleep(max(0.0, next_round - time.monotonic()))
         return rounds
+
+
+def _unacknowledged(info: paho.MQTTMessageInfo) -> bool:
+    """Still waiting for the broker; a message paho could not send now (broker down) is its own to resend."""
+    try:
+        return not info.is_published()
+    except (RuntimeError, ValueError):
+        return False
 
 
 def _sensors_per_topic(device: MqttDevice) -> list[tuple[MqttTopic, list[str]]]:

@@ -1,20 +1,23 @@
 """Start a local `influxd` or `mosquitto` on a free loopback port with a throw-away data folder.
 
 The demo uses these when the user gives no InfluxDB or broker, and the tests and benchmarks use
-them so that every path runs against the real servers rather than mocks.
+them so that every path runs against the real servers rather than mocks. Both can be started with
+TLS and authentication (`ServerTls`, a password file, `auth-enabled`), as a hardened site runs them.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -42,13 +45,24 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float, name: s
     raise TimeoutError(f"{name} did not listen on 127.0.0.1:{port} within {timeout} s")
 
 
-def _wait_for_http(url: str, status: int, process: subprocess.Popen, timeout: float, name: str) -> None:
+@dataclass(frozen=True)
+class ServerTls:
+    """A server's certificate and key, and the CA its clients' certificates must be signed by."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def _wait_for_http(
+    url: str, status: int, process: subprocess.Popen, timeout: float, name: str, verify: object = True
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with code {process.returncode} during start-up")
         try:
-            if httpx.get(url, timeout=0.5).status_code == status:
+            if httpx.get(url, timeout=0.5, verify=verify).status_code == status:
                 return
         except httpx.HTTPError:
             pass
@@ -82,11 +96,32 @@ class LocalServer:
 
 @dataclass
 class LocalInfluxd(LocalServer):
-    """An influxd 1.x process; `stop()`/`start()` simulate an outage while keeping its data."""
+    """An influxd 1.x process; `stop()`/`start()` simulate an outage while keeping its data.
+
+    With `admin` (user, password) it runs with `auth-enabled = true` and that admin user; with `tls`
+    it serves HTTPS only."""
+
+    admin: tuple[str, str] | None = field(default=None, repr=False)
+    tls: ServerTls | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def _client_options(self) -> dict:
+        options: dict = {"verify": ssl.create_default_context(cafile=self.tls.ca_file) if self.tls else True}
+        if self.admin:
+            options["auth"] = httpx.BasicAuth(*self.admin)
+        return options
+
+    def _https(self) -> str:
+        if self.tls is None:
+            return ""
+        return (
+            f"  https-enabled = true\n"
+            f'  https-certificate = "{self.tls.cert_file}"\n'
+            f'  https-private-key = "{self.tls.key_file}"\n'
+        )
 
     def _write_config(self) -> Path:
         config = self.data_dir / "influxdb.conf"
@@ -107,7 +142,8 @@ bind-address = "127.0.0.1:{free_port()}"
   bind-address = "127.0.0.1:{self.port}"
   log-enabled = false
   max-body-size = 0
-[monitor]
+  auth-enabled = {"true" if self.admin else "false"}
+{self._https()}[monitor]
   store-enabled = false
 [continuous_queries]
   log-enabled = false
@@ -124,12 +160,22 @@ bind-address = "127.0.0.1:{free_port()}"
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait_for_http(f"{self.url}/ping", 204, self.process, timeout, "influxd")
+        verify = ssl.create_default_context(cafile=self.tls.ca_file) if self.tls else True
+        _wait_for_http(f"{self.url}/ping", 204, self.process, timeout, "influxd", verify)
+        if self.admin:
+            self._create_admin()
 
+    def _create_admin(self) -> None:
+        """The first admin user may be created without credentials; once it exists, this is a no-op."""
+        user, password = self.admin or ("", "")
+        statement = f"CREATE USER \"{user}\" WITH PASSWORD '{password}' WITH ALL PRIVILEGES"
+        response = httpx.post(f"{self.url}/query", data={"q": statement}, timeout=30, **self._client_options())
+        response.raise_for_status()
 
     def query(self, q: str, database: str = DATABASE, epoch: str = "ns") -> list[dict]:
         """Run InfluxQL and return the `series` of the first statement ([] when it matched nothing)."""
-        with InfluxQuery(self.url, database, timeout=60) as reader:
+        client = httpx.Client(timeout=60, **self._client_options())
+        with InfluxQuery(self.url, database, client=client) as reader:
             return reader.series(q, epoch)
 
 
@@ -146,10 +192,38 @@ def local_influxd(data_dir: Path | None = None) -> Iterator[LocalInfluxd]:
 
 @dataclass
 class LocalMosquitto(LocalServer):
+    """A mosquitto 2 process. With `tls` it speaks only TLS and requires a client certificate signed by the
+    CA; with `users` ({name: password}) it refuses anonymous clients and checks a password file."""
+
+    tls: ServerTls | None = None
+    users: dict[str, str] = field(default_factory=dict, repr=False)
+    autosave_on_changes: bool = False
+    """Write the persistence file after every change, as docs/security.md tells a site to (no loss on kill -9)."""
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://127.0.0.1:{self.port}"
+
+    def _security(self) -> str:
+        lines = []
+        if self.tls:
+            lines += [
+                f"cafile {self.tls.ca_file}",
+                f"certfile {self.tls.cert_file}",
+                f"keyfile {self.tls.key_file}",
+                "require_certificate true",
+            ]
+        if self.users:
+            passwords = self.data_dir / "passwords"
+            passwords.write_text("")
+            for user, password in self.users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True)
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
+        if self.autosave_on_changes:
+            lines += ["autosave_interval 1", "autosave_on_changes true"]
+        return "\n".join(lines)
 
     def start(self, timeout: float = 15.0) -> None:
         binary = shutil.which("mosquitto") or (
@@ -160,7 +234,8 @@ class LocalMosquitto(LocalServer):
         config = self.data_dir / "mosquitto.conf"
         config.write_text(
             f"""listener {self.port} 127.0.0.1
-allow_anonymous true
+{self._security()}
+user {getpass.getuser()}
 persistence true
 persistence_location {self.data_dir}/
 max_queued_messages 1000000

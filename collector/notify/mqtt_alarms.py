@@ -8,15 +8,14 @@ sensor's whole active-alarm list, not just the last event, and is re-published a
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
-from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from collector.notify.payload import PayloadBuilder, encode
+from collector.sources.mqtt.source import broker_address, configure_client
 from collector.telemetry.logs import RateLimitedLog
 from detectors.alarms.lifecycle import SERVICE_RULE
 from hazwatch.config import SensorRegistry
@@ -36,17 +35,14 @@ class MqttAlarmSink:
         self._out_of_service: set[str] = set()
         self._lock = threading.Lock()
         self._problems = RateLimitedLog(log)
-        url = urlparse(settings.url)
-        self._host, self._port = url.hostname or "127.0.0.1", url.port or 1883
+        self.address = broker_address(settings)
         protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=settings.client_id + client_id_suffix, protocol=protocol
         )
-        user = os.environ.get(settings.username_env or "", "")
-        if user:
-            self.client.username_pw_set(user, os.environ.get(settings.password_env or "", "") or None)
+        configure_client(self.client, self.address)
         self.client.on_connect = self._on_connect
-        self.client.reconnect_delay_set(1, 30)
+        self.client.reconnect_delay_set(0.5, 1)
         self._started = False
 
     def topic(self, payload: dict[str, object]) -> str:
@@ -78,7 +74,7 @@ class MqttAlarmSink:
     def _ensure_started(self) -> None:
         if not self._started:
             self._started = True
-            self.client.connect_async(self._host, self._port, keepalive=30)
+            self.client.connect_async(self.address.host, self.address.port, keepalive=30)
             self.client.loop_start()
 
     def _update(self, topic: str, event: AlarmEvent, payload: dict[str, object]) -> bytes:
@@ -124,7 +120,9 @@ class MqttAlarmSink:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            self._problems.error("connect", "MQTT broker refused the alarm publisher: %s", reason_code)
+            self._problems.error(
+                "connect", "MQTT broker %s refused the alarm publisher: %s", self.address, reason_code
+            )
             return
         with self._lock:
             pending = list(self._messages.items())

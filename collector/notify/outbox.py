@@ -91,8 +91,8 @@ class Outbox:
             )
         return self._db.total_changes - before
 
-    def due(self, now_ns: int, busy_streams: set[str], limit: int) -> list[Delivery]:
-        """The head (oldest pending delivery) of each stream that is due and not already in flight."""
+    def due(self, now_ns: int, busy_streams: set[str], limit: int | None = None) -> list[Delivery]:
+        """The head (oldest pending delivery) of each stream that is due and not already in flight, oldest first."""
         rows = self._db.execute(
             "SELECT d.id, d.subscriber, d.url, d.stream, d.event_id, d.body, d.attempts FROM deliveries d"
             " JOIN (SELECT stream, MIN(id) AS head FROM deliveries GROUP BY stream) h ON d.id = h.head"

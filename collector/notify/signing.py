@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import time
-from pathlib import Path
+from collections.abc import Sequence
 
-from hazwatch.config.notify import WebhookSettings
+from hazwatch.config.notify import Subscriber, WebhookSettings
+from hazwatch.credentials import read_secret
 
 TIMESTAMP_HEADER = "X-Hazwatch-Timestamp"
 SIGNATURE_HEADER = "X-Hazwatch-Signature"
@@ -25,17 +25,36 @@ class MissingSecret(RuntimeError):
 
 def load_secret(settings: WebhookSettings) -> bytes:
     """The secret from the environment variable, else from `secret_file` (surrounding whitespace stripped)."""
-    value = os.environ.get(settings.secret_env, "")
+    value = read_secret(settings.secret_env, settings.secret_file)
     if value:
         return value.encode()
-    if settings.secret_file:
-        text = Path(settings.secret_file).read_text().strip()
-        if text:
-            return text.encode()
     raise MissingSecret(
         f"webhook subscribers are configured but no secret is set: export {settings.secret_env} "
         "or set webhooks.secret_file"
     )
+
+
+def has_own_secret(subscriber: Subscriber) -> bool:
+    return bool(subscriber.secret_env or subscriber.secret_file)
+
+
+def subscriber_secrets(settings: WebhookSettings, subscribers: Sequence[Subscriber]) -> dict[str, bytes]:
+    """Each subscriber's signing secret: its own (`secret_env` / `secret_file`) so that no receiver can forge
+    alarms to another, else the global one. A subscriber that names its own secret but finds none is refused
+    rather than signed with the global secret the others share."""
+    secrets: dict[str, bytes] = {}
+    shared: bytes | None = None
+    for subscriber in subscribers:
+        if has_own_secret(subscriber):
+            value = read_secret(subscriber.secret_env, subscriber.secret_file)
+            if not value:
+                source = f"${subscriber.secret_env}" if subscriber.secret_env else subscriber.secret_file
+                raise MissingSecret(f"webhook subscriber {subscriber.name!r}: its secret {source} is not set")
+            secrets[subscriber.name] = value.encode()
+        else:
+            shared = shared if shared is not None else load_secret(settings)
+            secrets[subscriber.name] = shared
+    return secrets
 
 
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:

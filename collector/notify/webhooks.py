@@ -4,6 +4,11 @@
 detection never waits on a receiver. `run` hands out the head of each (receiver, sensor) stream,
 retries failures with exponential backoff and jitter for as long as it takes, and deletes a
 delivery only once the receiver answered 2xx: at-least-once, with `event_id` as the idempotency key.
+
+Subscribers are isolated from each other: each attempt has one total deadline (`timeout`, from
+connect to the last byte of the answer, so a receiver trickling a byte every few seconds cannot
+hold a slot), each subscriber may use at most `max_concurrent_per_subscriber` of the delivery
+slots, and each is signed with its own secret when it has one.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import anyio
 import httpx
 
 from collector.notify.escalation import EscalationTracker
@@ -24,12 +30,14 @@ from collector.notify.filters import subscriber_wants
 from collector.notify.formats import body_for, outgoing, refusal, robot_secret, through_outbox
 from collector.notify.outbox import Delivery, NewDelivery, Outbox
 from collector.notify.payload import PayloadBuilder
-from collector.notify.signing import load_secret
+from collector.notify.signing import MissingSecret, load_secret, subscriber_secrets
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.config import SensorRegistry
 from hazwatch.config.notify import Subscriber, WebhookSettings
+from hazwatch.credentials import SecretProblem, redact
 from hazwatch.events import AlarmEvent
+from hazwatch.tls import TlsFiles
 
 log = logging.getLogger("hazwatch.webhooks")
 OUTBOX_FILE = "webhook-outbox.sqlite"
@@ -40,6 +48,13 @@ def retry_delay(attempts: int, initial: float, maximum: float, rng: random.Rando
     are not hit by synchronised retries; the fixed half keeps a retry from coming back immediately."""
     base = min(maximum, initial * 2 ** min(attempts, 30))
     return base / 2 + rng.uniform(0, base / 2)
+
+
+def _shared_secret(settings: WebhookSettings) -> bytes | None:
+    try:
+        return load_secret(settings)
+    except (MissingSecret, SecretProblem):
+        return None
 
 
 class WebhookNotifier:
@@ -59,8 +74,13 @@ class WebhookNotifier:
         self._by_name = {s.name: s for s in self.subscribers}
         self._robot_secrets = {s.name: robot_secret(s) for s in self.subscribers}
         self.response_link = response_link
-        signs = any(s.format == "hazwatch" for s in self.subscribers)
-        self.secret = secret if secret is not None else (load_secret(settings) if signs else b"")
+        signing = [s for s in self.subscribers if s.format == "hazwatch"]
+        self.secrets = (
+            {s.name: secret for s in signing} if secret is not None else subscriber_secrets(settings, signing)
+        )
+        """Signing secret per subscriber name; the escalation chain of a subscriber is signed with its secret."""
+        self.shared_secret = secret if secret is not None else _shared_secret(settings)
+        """For outbox rows of a subscriber no longer in the config (delivered as before the change)."""
         self.builder = PayloadBuilder(registry)
         self.outbox = Outbox(Path(state_dir) / OUTBOX_FILE)
         self.escalations = EscalationTracker(self.outbox, self.subscribers)
@@ -69,6 +89,8 @@ class WebhookNotifier:
         self.rng = rng or random.Random()
         self._incoming: list[AlarmEvent] = []
         self._busy: set[str] = set()
+        self._in_flight: dict[str, int] = {}
+        """Deliveries in flight per subscriber, held to `max_concurrent_per_subscriber`."""
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
         self._problems = RateLimitedLog(log)
@@ -82,7 +104,8 @@ class WebhookNotifier:
         self._wake.set()
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.settings.timeout) as client:
+        verify = TlsFiles(self.settings.ca_file).context() if self.settings.ca_file else True
+        async with httpx.AsyncClient(timeout=self.settings.timeout, verify=verify) as client:
             while True:
                 self._store_incoming()
                 self._store_renotifications()
@@ -161,25 +184,41 @@ class WebhookNotifier:
         room = self.settings.max_concurrent - len(self._tasks)
         if room <= 0:
             return
-        for delivery in self.outbox.due(self.clock(), self._busy, room):
+        share = self.settings.max_concurrent_per_subscriber
+        for delivery in self.outbox.due(self.clock(), self._busy):
+            if room <= 0:
+                break
+            if self._in_flight.get(delivery.subscriber, 0) >= share:
+                continue
+            room -= 1
             self._busy.add(delivery.stream)
+            self._in_flight[delivery.subscriber] = self._in_flight.get(delivery.subscriber, 0) + 1
             task = asyncio.create_task(self._deliver(client, delivery))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def _post(self, client: httpx.AsyncClient, delivery: Delivery) -> str | None:
+        """One attempt under one total deadline; the error text, or None when the receiver took the message."""
+        # A delivery stored for a subscriber since removed from the config still goes out, signed as hazwatch.
+        subscriber = self._by_name.get(delivery.subscriber) or Subscriber(name=delivery.subscriber, url="")
+        secret = self.secrets.get(subscriber.name, self.shared_secret)
+        if subscriber.format == "hazwatch" and secret is None:
+            return "subscriber no longer configured and no global secret is set"
+        robot = self._robot_secrets.get(subscriber.name)
+        url, body, headers = outgoing(subscriber, delivery.url, delivery.body, secret or b"", robot, delivery.event_id)
+        try:
+            # anyio's cancel scope: the cancellation httpx's connection pool is written for.
+            with anyio.fail_after(self.settings.timeout):
+                response = await client.post(url, content=body, headers=headers)
+        except TimeoutError:
+            return f"no complete answer within {self.settings.timeout:g} s"
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return refusal(subscriber, response)
+
     async def _deliver(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
         try:
-            # A delivery stored for a subscriber since removed from the config still goes out, signed as hazwatch.
-            subscriber = self._by_name.get(delivery.subscriber) or Subscriber(name=delivery.subscriber, url="")
-            robot = self._robot_secrets.get(subscriber.name)
-            url, body, headers = outgoing(
-                subscriber, delivery.url, delivery.body, self.secret, robot, delivery.event_id
-            )
-            try:
-                response = await client.post(url, content=body, headers=headers)
-                error = refusal(subscriber, response)
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+            error = await self._post(client, delivery)
             if error is None:
                 self.outbox.delivered(delivery.id)
                 metrics.WEBHOOK_DELIVERIES.labels(delivery.subscriber, "delivered").inc()
@@ -193,7 +232,7 @@ class WebhookNotifier:
                     f"deliver:{delivery.subscriber}",
                     "webhook to %s (%s) failed: %s; attempt %d, retrying in %.1f s",
                     delivery.subscriber,
-                    delivery.url,
+                    redact(delivery.url),
                     error,
                     delivery.attempts + 1,
                     delay,
@@ -201,4 +240,5 @@ class WebhookNotifier:
             metrics.OUTBOX_PENDING.set(self.outbox.pending())
         finally:
             self._busy.discard(delivery.stream)
+            self._in_flight[delivery.subscriber] -= 1
             self._wake.set()

@@ -8,31 +8,21 @@ it; none of that is ever fatal, because storage must not stop the collector.
 from __future__ import annotations
 
 import logging
-import os
 
 import httpx
 
 from collector.storage import retention
+from collector.storage.influx_auth import InfluxCredentials
 from collector.storage.writer import PayloadTooLarge, TransientWriteError, WriteResult, rejected_points
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.config.schema import InfluxSettings
+from hazwatch.credentials import redact
 
 log = logging.getLogger("hazwatch.influx")
 
 
 class StatementError(Exception):
     """InfluxQL refused a statement (e.g. a 2.x v1 endpoint that has no retention-policy commands)."""
-
-
-def _credentials(settings: InfluxSettings) -> tuple[httpx.Auth | None, dict[str, str]]:
-    user = os.environ.get(settings.username_env or "", "")
-    password = os.environ.get(settings.password_env or "", "")
-    token = os.environ.get(settings.token_env or "", "")
-    if user:
-        return httpx.BasicAuth(user, password), {}
-    if token:
-        return None, {"Authorization": f"Token {token}"}
-    return None, {}
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -45,9 +35,9 @@ def _error_text(response: httpx.Response) -> str:
 class V1Writer:
     def __init__(self, settings: InfluxSettings, timeout: float = 10.0) -> None:
         self.settings = settings
-        self.description = f"{settings.url} db={settings.database} (v1 API)"
-        auth, headers = _credentials(settings)
-        self._client = httpx.AsyncClient(base_url=settings.url, timeout=timeout, auth=auth, headers=headers)
+        self.description = f"{redact(settings.url)} db={settings.database} (v1 API)"
+        options = InfluxCredentials.from_settings(settings).httpx_options()
+        self._client = httpx.AsyncClient(base_url=settings.url, timeout=timeout, **options)
         self._params = {"db": settings.database, "precision": "ns"}
         if settings.retention_policy:
             self._params["rp"] = settings.retention_policy

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 
 import urllib3
@@ -16,6 +15,7 @@ from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
+from collector.storage.influx_auth import InfluxCredentials
 from collector.storage.writer import (
     PayloadTooLarge,
     ServerMismatch,
@@ -24,6 +24,7 @@ from collector.storage.writer import (
     rejected_points,
 )
 from hazwatch.config.schema import InfluxSettings
+from hazwatch.credentials import redact
 
 log = logging.getLogger("hazwatch.influx")
 
@@ -40,12 +41,14 @@ def _one_x_without_v2(version: str) -> bool:
 class V2Writer:
     def __init__(self, settings: InfluxSettings, timeout: float = 10.0) -> None:
         self.settings = settings
-        self.description = f"{settings.url} bucket={settings.bucket} org={settings.org} (v2 API)"
+        self.description = f"{redact(settings.url)} bucket={settings.bucket} org={settings.org} (v2 API)"
+        credentials = InfluxCredentials.from_settings(settings)
         self._client = InfluxDBClient(
             url=settings.url,
-            token=os.environ.get(settings.token_env, ""),
+            token=credentials.token or "",
             org=settings.org,
             timeout=int(timeout * 1000),
+            ssl_ca_cert=settings.ca_file,
         )
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import httpx
 
+from collector.storage.influx_auth import InfluxCredentials
 from collector.storage.query import InfluxQuery
 from detectors.alarms.kpi import AlarmKpis, KpiRecord
+from hazwatch.config.schema import InfluxSettings
 from hazwatch.storage.lineprotocol import FieldValue, encode_point
 from hazwatch.storage.schema import ALARM_KPI, ALARMS
 
@@ -49,20 +51,33 @@ def kpi_lines(kpis: AlarmKpis, site: str = "all", standing: int | None = None) -
     return lines
 
 
-def write_kpis(url: str, database: str, kpis: AlarmKpis, site: str = "all", timeout: float = 10.0) -> int:
+def _client(timeout: float, credentials: InfluxCredentials | None) -> httpx.Client:
+    """Without `credentials`: those of the default InfluxDB settings (HAZWATCH_INFLUX_USER/_PASSWORD/_TOKEN)."""
+    credentials = credentials or InfluxCredentials.from_settings(InfluxSettings())
+    return httpx.Client(timeout=timeout, **credentials.httpx_options())
+
+
+def write_kpis(
+    url: str,
+    database: str,
+    kpis: AlarmKpis,
+    site: str = "all",
+    timeout: float = 10.0,
+    credentials: InfluxCredentials | None = None,
+) -> int:
     lines = kpi_lines(kpis, site)
-    response = httpx.post(
-        f"{url.rstrip('/')}/write",
-        params={"db": database, "precision": "ns"},
-        content="".join(lines).encode(),
-        timeout=timeout,
-    )
+    with _client(timeout, credentials) as client:
+        response = client.post(
+            f"{url.rstrip('/')}/write", params={"db": database, "precision": "ns"}, content="".join(lines).encode()
+        )
     response.raise_for_status()
     return len(lines)
 
 
-def read_alarm_records(url: str, database: str, hours: float, timeout: float = 30.0) -> list[KpiRecord]:
-    with InfluxQuery(url, database, timeout=timeout) as reader:
+def read_alarm_records(
+    url: str, database: str, hours: float, credentials: InfluxCredentials | None = None, timeout: float = 30.0
+) -> list[KpiRecord]:
+    with InfluxQuery(url, database, credentials=credentials, timeout=timeout) as reader:
         found = reader.series(f"SELECT * FROM {ALARMS} WHERE time > now() - {int(hours * 3600)}s")
     records: list[KpiRecord] = []
     for series in found:

@@ -1,20 +1,18 @@
 """The one reader of InfluxDB: InfluxQL over the v1 `/query` API, used by everything that reads back.
 
-The status view, reports, `hazwatch alarms kpi`, the local test servers and the dashboards' query checks all
-read through this class, so credentials, timeouts and error handling are decided once.
+The status view, reports, `hazwatch alarms kpi` and the local test servers all read through this class, so
+credentials (basic auth or a token, never in the URL), TLS, timeouts and error handling are decided once.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import httpx
 
+from collector.storage.influx_auth import InfluxCredentials
+from hazwatch.config.schema import InfluxSettings
 from hazwatch.storage.schema import DATABASE
-
-USER_ENV = "HAZWATCH_INFLUX_USER"
-PASSWORD_ENV = "HAZWATCH_INFLUX_PASSWORD"
 
 
 class InfluxQueryError(RuntimeError):
@@ -29,19 +27,22 @@ class InfluxQuery:
         url: str,
         database: str = DATABASE,
         *,
+        credentials: InfluxCredentials | None = None,
         timeout: float = 30.0,
         client: httpx.Client | None = None,
     ) -> None:
+        """Credentials default to what `hazwatch run` reads (HAZWATCH_INFLUX_USER/_PASSWORD/_TOKEN)."""
         self.url = url.rstrip("/")
         self.database = database
-        self.client = client or httpx.Client(timeout=timeout)
-        user, password = os.environ.get(USER_ENV), os.environ.get(PASSWORD_ENV)
-        self._auth = {"u": user, "p": password} if user and password else {}
+        if client is None:
+            credentials = credentials or InfluxCredentials.from_settings(InfluxSettings())
+            client = httpx.Client(timeout=timeout, **credentials.httpx_options())
+        self.client = client
 
     def series(self, statement: str, epoch: str = "ns") -> list[dict]:
         """`series` of the first statement ([] when it matched nothing); raises InfluxQueryError on a refusal."""
         response = self.client.get(
-            f"{self.url}/query", params={"db": self.database, "q": statement, "epoch": epoch, **self._auth}
+            f"{self.url}/query", params={"db": self.database, "q": statement, "epoch": epoch}
         )
         response.raise_for_status()
         result = response.json()["results"][0]

@@ -6,14 +6,24 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from hazwatch.credentials import redact
+
+LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+
+
+class RedactingFormatter(logging.Formatter):
+    """Blanks secrets in the whole formatted line, tracebacks included: an exception text that quotes a
+    URL with its password, or a library that logs its request headers, cannot leak them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
 
 def configure_logging(level: str = "INFO") -> None:
     """Key=value lines on stderr: structured enough to grep and parse, readable over SSH."""
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
-    )
+    logging.basicConfig(level=level, format=LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S%z")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
     # One line per HTTP request would bury the events that matter.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

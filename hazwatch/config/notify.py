@@ -39,6 +39,8 @@ class Subscriber(StrictModel):
         default_factory=SubscriberFilter, description="a list: an event is sent when it matches any entry"
     )
     escalation: Escalation | None = None
+    secret_env: str | None = Field(default=None, description="this receiver's own signing secret (else the global)")
+    secret_file: str | None = Field(default=None, description="file holding this receiver's signing secret")
     alertmanager: AlertmanagerOptions = Field(default_factory=AlertmanagerOptions)
     robot: RobotOptions = Field(default_factory=RobotOptions, description="dingtalk / feishu: the robot's sign secret")
 
@@ -57,9 +59,13 @@ class Subscriber(StrictModel):
 class WebhookSettings(StrictModel):
     secret_env: str = "HAZWATCH_WEBHOOK_SECRET"
     secret_file: str | None = None
-    timeout: float = Field(default=5.0, gt=0)
+    ca_file: str | None = Field(default=None, description="CA bundle trusted for https:// receivers")
+    timeout: float = Field(default=5.0, gt=0, description="seconds one delivery attempt may take in total")
     backoff_initial: float = Field(default=0.5, gt=0)
     backoff_max: float = Field(default=30.0, gt=0)
     subscribers: list[Subscriber] = Field(default_factory=list)
     max_concurrent: int = Field(default=16, ge=1, description="deliveries in flight at once, over all receivers")
     responses: ResponseSettings = Field(default_factory=ResponseSettings)
+    max_concurrent_per_subscriber: int = Field(
+        default=4, ge=1, description="of those, at most this many to one subscriber: a slow one delays only itself"
+    )

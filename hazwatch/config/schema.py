@@ -236,6 +236,9 @@ class InfluxSettings(StrictModel):
     username_env: str | None = "HAZWATCH_INFLUX_USER"
     password_env: str | None = "HAZWATCH_INFLUX_PASSWORD"
     token_env: str = "HAZWATCH_INFLUX_TOKEN"
+    password_file: str | None = Field(default=None, description="the password's file (the variable wins)")
+    token_file: str | None = Field(default=None, description="the token's file (the variable wins)")
+    ca_file: str | None = Field(default=None, description="CA bundle that signed the server's HTTPS certificate")
     org: str = "hazwatch"
     bucket: str = "hazwatch"
     batch_size: int = Field(default=5000, ge=100, le=100_000)
@@ -257,6 +260,10 @@ class MqttSettings(StrictModel):
     client_id: str = "hazwatch-collector"
     username_env: str | None = "HAZWATCH_MQTT_USER"
     password_env: str | None = "HAZWATCH_MQTT_PASSWORD"
+    password_file: str | None = Field(default=None, description="the password's file (the variable wins)")
+    ca_file: str | None = Field(default=None, description="CA bundle that signed the broker's certificate (mqtts://)")
+    cert_file: str | None = Field(default=None, description="client certificate, for brokers that require one")
+    key_file: str | None = Field(default=None, description="the client certificate's private key")
     alarm_topic_prefix: str = "hazwatch/alarms"
     batch_topic_prefix: str = Field(
         default="hazwatch/batches", description="where edge workers publish reading batches (hazwatch/batchwire.py)"

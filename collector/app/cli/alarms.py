@@ -10,7 +10,16 @@ import typer
 from rich.table import Table
 
 from collector.alarms import TOKEN_ENV
-from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, err_console
+from collector.app.cli.app import (
+    EXIT_BAD_CONFIG,
+    EXIT_RUNTIME,
+    InfluxCaFile,
+    app,
+    console,
+    err_console,
+    influx_credentials,
+)
+from hazwatch.credentials import redact
 
 if TYPE_CHECKING:
     from detectors.alarms.kpi import AlarmKpis, KpiRecord
@@ -177,6 +186,7 @@ def kpi(
         bool, typer.Option("--write/--no-write", help="write measurement alarm_kpi to --influx-url")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the KPIs as JSON")] = False,
+    influx_ca_file: InfluxCaFile = None,
 ) -> None:
     """ISA-18.2 KPIs: alarms per 10 min, floods, chattering and stale alarms, top-10 bad actors, priority split."""
     if (from_file is None) == (influx_url is None):
@@ -194,12 +204,12 @@ def kpi(
         if from_file is not None:
             records = _records_from_jsonl(from_file)
         else:
-            records = read_alarm_records(influx_url, database, hours)
+            records = read_alarm_records(influx_url, database, hours, influx_credentials(influx_ca_file))
         kpis = compute_kpis(records)
         if write:
-            write_kpis(influx_url, database, kpis)
+            write_kpis(influx_url, database, kpis, credentials=influx_credentials(influx_ca_file))
     except (OSError, httpx.HTTPError, RuntimeError) as exc:
-        err_console.print(f"[bold red]cannot compute KPIs[/]: {exc}")
+        err_console.print(f"[bold red]cannot compute KPIs[/]: {redact(str(exc))}")
         raise typer.Exit(EXIT_RUNTIME) from None
     if as_json:
         console.print_json(json.dumps(kpis.to_dict()))

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from collector.app.cli.app import app, console, load_or_exit
+from collector.app.cli.app import app, console, load_or_exit, refuse_weak_secrets
 
 
 @app.command()
@@ -19,12 +19,14 @@ def check(
         int | None, typer.Option(min=1, help="also show how many sensors each of N partition workers would own")
     ] = None,
 ) -> None:
-    """Validate site configs: print a summary, or every problem with its field path and exit 2."""
+    """Validate site configs and the secrets set in the environment: print a summary, or every problem with its
+    field path and exit 2."""
     from hazwatch.config import SensorRegistry
     from hazwatch.config.partition import partition_sizes
     from hazwatch.config.schema import ModbusDevice
 
     config = load_or_exit(configs)
+    refuse_weak_secrets(config)
     registry = SensorRegistry.from_config(config)
     for site in config.sites:
         sensors = [s for s in registry if s.site == site.id]

@@ -10,7 +10,17 @@ from typing import Annotated
 
 import typer
 
-from collector.app.cli.app import EXIT_BAD_CONFIG, EXIT_RUNTIME, app, console, err_console, load_or_exit
+from collector.app.cli.app import (
+    EXIT_BAD_CONFIG,
+    EXIT_RUNTIME,
+    InfluxCaFile,
+    app,
+    console,
+    err_console,
+    influx_credentials,
+    load_or_exit,
+)
+from hazwatch.credentials import redact
 
 _RELATIVE = re.compile(r"^now(?:-(\d+)([smhd]))?$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -37,6 +47,7 @@ def report(
     database: Annotated[str, typer.Option(help="InfluxDB database")] = "hazwatch",
     area: Annotated[list[str] | None, typer.Option("--area", help="only these areas (repeatable)")] = None,
     sensor: Annotated[list[str] | None, typer.Option("--sensor", help="only these sensors (repeatable)")] = None,
+    influx_ca_file: InfluxCaFile = None,
 ) -> None:
     """Plots of every sensor's readings against its limit bands, with the alarm spans shaded."""
     import httpx
@@ -66,8 +77,9 @@ def report(
         err_console.print("[bold red]--from must be before --to[/]")
         raise typer.Exit(EXIT_BAD_CONFIG)
     try:
-        spans = write_report(sensors, InfluxQuery(influx_url, database), start_ns, end_ns, out)
+        reader = InfluxQuery(influx_url, database, credentials=influx_credentials(influx_ca_file))
+        spans = write_report(sensors, reader, start_ns, end_ns, out)
     except (httpx.HTTPError, RuntimeError) as exc:
-        err_console.print(f"[bold red]cannot read InfluxDB[/] at {influx_url}: {exc}")
+        err_console.print(f"[bold red]cannot read InfluxDB[/] at {redact(influx_url)}: {redact(str(exc))}")
         raise typer.Exit(EXIT_RUNTIME) from None
     console.print(f"[green]ok[/]: {out} ({len(sensors)} sensors, {len(spans)} alarm spans)")

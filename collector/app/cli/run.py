@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from collector.app.cli.app import EXIT_BAD_CONFIG, app, err_console, load_or_exit
+from collector.app.cli.app import EXIT_BAD_CONFIG, app, err_console, load_or_exit, refuse_weak_secrets
 
 
 @app.command()
@@ -43,6 +43,7 @@ def run(
     from collector.notify.signing import MissingSecret
     from collector.pipeline.roles import ROLES
     from hazwatch.config.partition import PartitionSpec
+    from hazwatch.credentials import SecretProblem
 
     try:
         spec = PartitionSpec.parse(partition) if partition is not None else None
@@ -53,6 +54,7 @@ def run(
         err_console.print(f"[bold red]--role {role}[/]: use one of {', '.join(ROLES)}")
         raise typer.Exit(EXIT_BAD_CONFIG)
     config = load_or_exit(configs)
+    refuse_weak_secrets(config, api_token=api_port is not None)
     options = RunOptions(
         influx_url=influx_url,
         mqtt_url=mqtt_url,
@@ -69,7 +71,7 @@ def run(
     )
     try:
         runtime = build_runtime(config, options)
-    except (MissingSecret, UsersFileError) as exc:
+    except (MissingSecret, SecretProblem, UsersFileError) as exc:
         err_console.print(f"[bold red]refused[/]: {exc}")
         raise typer.Exit(EXIT_BAD_CONFIG) from None
 

@@ -54,7 +54,9 @@ def plant(
     if export is not None:
         export_scenario(SiteKind.plant, config, scenario, export)
         return
+    from collector.sources.mqtt.source import broker_address
     from hazwatch.config.schema import MqttDevice
+    from hazwatch.credentials import SecretProblem, redact
     from simulators.mqtt_publisher import MqttSitePublisher
     from simulators.plant import PlantModel
     from simulators.scenarios.loader import load_scenario, scenario_model
@@ -68,18 +70,27 @@ def plant(
         err_console.print(f"[bold red]no MQTT devices[/] in {config}")
         raise typer.Exit(EXIT_BAD_CONFIG)
     url = mqtt_url or loaded.mqtt.url
+    try:
+        address = broker_address(loaded.mqtt, url)
+    except (ValueError, SecretProblem) as exc:
+        err_console.print(f"[bold red]MQTT broker[/] {redact(url)}: {redact(str(exc))}")
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    credentials = (address.username, address.password) if address.username is not None else None
     every = interval or min(d.expected_interval for s in sites for d in s.devices if isinstance(d, MqttDevice))
     models = [scenario_model(loaded, load_scenario(scenario)) if scenario else PlantModel(s, seed=seed) for s in sites]
-    publishers = [MqttSitePublisher(site, model, url, protocol) for site, model in zip(sites, models, strict=True)]
     try:
+        publishers = [
+            MqttSitePublisher(site, model, url, protocol, address.tls_files, credentials)
+            for site, model in zip(sites, models, strict=True)
+        ]
         for publisher in publishers:
             publisher.connect()
     except (OSError, ValueError) as exc:
-        err_console.print(f"[bold red]cannot reach the MQTT broker[/] {url}: {exc}")
+        err_console.print(f"[bold red]cannot reach the MQTT broker[/] {address}: {redact(str(exc))}")
         raise typer.Exit(EXIT_RUNTIME) from None
     for publisher in publishers:
         topics = sorted({p.topic.pattern for p in publisher.publications})
-        console.print(f"[bold]{publisher.site.id}[/] → {url} every {every:g} s: {', '.join(topics)}")
+        console.print(f"[bold]{publisher.site.id}[/] → {address} every {every:g} s: {', '.join(topics)}")
     try:
         asyncio.run(_publish(publishers, every, duration))
     finally:

@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from collector.app.cli.app import EXIT_RUNTIME, app, console, err_console, load_or_exit
+from collector.app.cli.app import (
+    EXIT_RUNTIME,
+    InfluxCaFile,
+    app,
+    console,
+    err_console,
+    influx_credentials,
+    load_or_exit,
+)
+from hazwatch.credentials import redact
 
 if TYPE_CHECKING:
     from collector.views.status import InfluxSnapshot, StatusView
@@ -67,6 +76,7 @@ def status(
     save_svg: Annotated[
         Path | None, typer.Option("--save-svg", help="with --once: also save the snapshot as an SVG picture")
     ] = None,
+    influx_ca_file: InfluxCaFile = None,
 ) -> None:
     """Live terminal view of every sensor (value, level colour, trend, health) and the active alarms."""
     import httpx
@@ -75,7 +85,7 @@ def status(
     from collector.views.status import InfluxSnapshot, StatusView, ViewSensor
     from hazwatch.config import SensorRegistry
 
-    snapshot = InfluxSnapshot(InfluxQuery(influx_url, database))
+    snapshot = InfluxSnapshot(InfluxQuery(influx_url, database, credentials=influx_credentials(influx_ca_file)))
     try:
         sensors: list[ViewSensor] = list(SensorRegistry.from_config(load_or_exit(config))) if config else []
         if not sensors:
@@ -84,7 +94,7 @@ def status(
         view = StatusView(sensors, console=console)
         apply(view, fetch(snapshot, slot_of))
     except (httpx.HTTPError, RuntimeError) as exc:
-        err_console.print(f"[bold red]cannot read InfluxDB[/] at {influx_url}: {exc}")
+        err_console.print(f"[bold red]cannot read InfluxDB[/] at {redact(influx_url)}: {redact(str(exc))}")
         raise typer.Exit(EXIT_RUNTIME) from None
     if once:
         if save_svg is None:

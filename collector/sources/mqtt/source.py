@@ -3,7 +3,8 @@
 One connection and one paho thread serve all sites: a province has thousands, and a client thread
 per site starved the asyncio loop of the GIL. paho-mqtt runs its network loop in that thread, with a
 persistent session (QoS 1 messages published while hazwatch was away are delivered when it returns),
-and reconnects with exponential backoff. Payloads are decoded in paho's thread; finished batches are
+and reconnects with exponential backoff capped at 1 s, so the first reading after a broker restart
+arrives within seconds, not after a 30-s wait. Payloads are decoded in paho's thread; finished batches are
 handed to the asyncio loop with `call_soon_threadsafe`, coalesced while the loop is busy, so a burst
 of messages becomes one batch for the detectors.
 """
@@ -17,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,6 +40,8 @@ from hazwatch.batch import ReadingBatch
 from hazwatch.config.kinds import BINARY_KINDS
 from hazwatch.config.registry import SensorRegistry
 from hazwatch.config.schema import HazwatchConfig, MqttDevice, MqttSettings
+from hazwatch.credentials import read_secret, remember
+from hazwatch.tls import TlsFiles
 
 log = logging.getLogger("hazwatch.mqtt")
 
@@ -53,7 +56,8 @@ class BrokerAddress:
     port: int
     tls: bool = False
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls_files: TlsFiles = field(default_factory=TlsFiles)
 
     def __str__(self) -> str:
         return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
@@ -71,13 +75,18 @@ def parse_mqtt_url(url: str) -> BrokerAddress:
         port = parts.port or (8883 if tls else 1883)
     except ValueError:
         raise ValueError(f"MQTT URL {url!r} has an invalid port") from None
-    return BrokerAddress(
-        parts.hostname,
-        port,
-        tls,
-        unquote(parts.username) if parts.username else None,
-        unquote(parts.password) if parts.password else None,
-    )
+    password = unquote(parts.password) if parts.password else None
+    if password:
+        remember(password)
+    return BrokerAddress(parts.hostname, port, tls, unquote(parts.username) if parts.username else None, password)
+
+
+def configure_client(client: paho.Client, address: BrokerAddress) -> None:
+    """Credentials and TLS of `address` on a paho client: the one way the collector's MQTT clients connect."""
+    if address.username is not None:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set_context(address.tls_files.context())
 
 
 SUBSCRIBE_CHUNK = 500
@@ -96,7 +105,7 @@ class MqttSource:
         protocol: MqttProtocol = "5",
         session_expiry: int = SESSION_EXPIRY_S,
         reconnect_min_delay: float = 0.5,
-        reconnect_max_delay: float = 30.0,
+        reconnect_max_delay: float = 1.0,
         keepalive: int = 30,
     ) -> None:
         self.name = name
@@ -148,10 +157,7 @@ class MqttSource:
             clean_session=None if v5 else False,
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
         )
-        if self.address.username is not None:
-            client.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            client.tls_set()
+        configure_client(client, self.address)
         client.reconnect_delay_set(self.reconnect_min_delay, self.reconnect_max_delay)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -292,15 +298,16 @@ def _site_zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _credentials(address: BrokerAddress, settings: MqttSettings) -> BrokerAddress:
-    """Credentials in the URL win; otherwise they come from the environment variables the config names."""
-    if address.username is not None:
-        return address
-    username = os.environ.get(settings.username_env) if settings.username_env else None
-    password = os.environ.get(settings.password_env) if settings.password_env else None
+def broker_address(settings: MqttSettings, url: str | None = None) -> BrokerAddress:
+    """The broker of `url` (else the config's) with the config's TLS files; credentials in the URL win,
+    otherwise they come from the environment variables (the password also from `password_file`)."""
+    address = parse_mqtt_url(url or settings.url)
+    tls_files = TlsFiles(settings.ca_file, settings.cert_file, settings.key_file)
+    username, password = address.username, address.password
     if username is None:
-        return address
-    return BrokerAddress(address.host, address.port, address.tls, username, password)
+        username = os.environ.get(settings.username_env) if settings.username_env else None
+        password = read_secret(settings.password_env, settings.password_file) if username is not None else None
+    return BrokerAddress(address.host, address.port, address.tls, username, password, tls_files)
 
 
 def mqtt_sources(
@@ -313,7 +320,7 @@ def mqtt_sources(
     (else the config's), or none when no site has MQTT devices. The demo passes the embedded broker's URL
     and its protocol, 3.1.1. A list, so `hazwatch run` can treat it like the Modbus sources."""
     settings = config.mqtt
-    address = _credentials(parse_mqtt_url(broker_url or settings.url), settings)
+    address = broker_address(settings, broker_url)
     routes: list[Route] = []
     binary = frozenset(slot for slot, info in enumerate(registry.sensors) if info.kind in BINARY_KINDS)
     for site in config.sites:

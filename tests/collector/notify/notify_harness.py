@@ -28,6 +28,8 @@ class Delivery:
     received_at: float
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    timestamp: str = ""
+    signature: str = ""
 
 
 @dataclass
@@ -60,9 +62,8 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        valid = verify(
-            self.secret, request.headers.get(TIMESTAMP_HEADER, ""), request.headers.get(SIGNATURE_HEADER, ""), body
-        )
+        timestamp, signature = request.headers.get(TIMESTAMP_HEADER, ""), request.headers.get(SIGNATURE_HEADER, "")
+        valid = verify(self.secret, timestamp, signature, body)
         self.received.append(
             Delivery(
                 request.path,
@@ -72,6 +73,8 @@ class Receiver:
                 time.monotonic(),
                 dict(request.headers),
                 dict(request.query),
+                timestamp,
+                signature,
             )
         )
         if self.fail_after_recording > 0:
