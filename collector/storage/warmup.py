@@ -1,5 +1,5 @@
 """The readings a restarted worker missed between its last detector snapshot and its death, read back from
-InfluxDB (v1 `/query`) so its windows continue where they were rather than from the snapshot's moment.
+InfluxDB (through the one reader) so its windows continue where they were rather than from the snapshot's moment.
 
 Every reading the worker stored was first detected, so replaying the stored ones newer than the snapshot
 brings the detectors to where they were when the worker died (up to the last unflushed second).
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 
-import httpx
 import numpy as np
 
-from collector.storage.influx_v1 import _credentials
+from collector.storage.influx_auth import InfluxCredentials
+from collector.storage.query import InfluxQuery
 from hazwatch.batch import ReadingBatch
 from hazwatch.config.registry import SensorRegistry
 from hazwatch.config.schema import InfluxSettings
@@ -24,24 +24,15 @@ def readings_since(
     settings: InfluxSettings, registry: SensorRegistry, owned: np.ndarray, since_ns: int, timeout: float = 30.0
 ) -> ReadingBatch:
     """Stored readings of the owned slots newer than `since_ns`, in time order (empty if InfluxDB has none)."""
-    auth, headers = _credentials(settings)
     query = (
         f'SELECT "value", "quality" FROM "{schema.READINGS}" WHERE time > {int(since_ns)} '
         'GROUP BY "site", "sensor"'
     )
-    response = httpx.get(
-        f"{settings.url.rstrip('/')}/query",
-        params={"db": settings.database, "q": query, "epoch": "ns"},
-        auth=auth,
-        headers=headers,
-        timeout=timeout,
-    )
-    response.raise_for_status()
-    result = response.json()["results"][0]
-    if "error" in result:
-        raise RuntimeError(f"InfluxDB refused the warm-up query: {result['error']}")
+    credentials = InfluxCredentials.from_settings(settings)
+    with InfluxQuery(settings.url, settings.database, credentials=credentials, timeout=timeout) as reader:
+        found = reader.series(query)
     slots, times, values, qualities = [], [], [], []
-    for series in result.get("series", []):
+    for series in found:
         slot = registry.slot(series["tags"]["site"], series["tags"]["sensor"])
         if slot is None or not owned[slot]:
             continue

@@ -14,7 +14,7 @@ import numpy as np
 
 from collector.sources.mqtt.payloads import Decoded, Rejection
 from collector.sources.mqtt.routing import Route
-from collector.sources.mqtt.source import MqttProtocol, MqttSource, _credentials, parse_mqtt_url
+from collector.sources.mqtt.source import MqttProtocol, MqttSource, broker_address
 from collector.sources.mqtt.topics import TopicBinding, TopicMatch
 from hazwatch.batch import SLOT_DTYPE, ReadingBatch
 from hazwatch.batchwire import BatchWireError, decode, unit_topic
@@ -76,5 +76,5 @@ def batch_sources(
         routes.append(Route(binding, BatchDecoder(site, slots)))
     if not routes:
         return []
-    address = _credentials(parse_mqtt_url(broker_url or settings.url), settings)
+    address = broker_address(settings, broker_url)
     return [MqttSource("batches", address, settings.client_id, routes, protocol or settings.protocol)]
