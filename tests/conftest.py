@@ -3,23 +3,19 @@ specifications read."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from collector.app.localservices import LocalInfluxd, LocalMosquitto, free_port, local_influxd, local_mosquitto
-from collector.notify.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from collector.app.localservices import LocalInfluxd, LocalMosquitto, local_influxd, local_mosquitto
 from hazwatch.config import HazwatchConfig, SensorRegistry, load_config
 from hazwatch.config.examples import EXAMPLES
+from tests.support.receivers import ThreadedReceiver
 
 DEMO_SECONDS = 60
 DEMO_SECRET = "demo-test-secret"
@@ -55,50 +51,6 @@ def mine_registry(mine_config: HazwatchConfig) -> SensorRegistry:
 @pytest.fixture
 def plant_registry(plant_config: HazwatchConfig) -> SensorRegistry:
     return SensorRegistry.from_config(plant_config)
-
-
-@dataclass
-class WebhookDelivery:
-    received_ns: int
-    payload: dict
-    signature_valid: bool
-
-
-@dataclass
-class ThreadedReceiver:
-    """A real HTTP receiver on a free port, answering 204 and recording every delivery."""
-
-    secret: bytes
-    port: int = field(default_factory=free_port)
-    deliveries: list[WebhookDelivery] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hazwatch"
-
-    def serve(self) -> ThreadingHTTPServer:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received = time.time_ns()
-                valid = verify(
-                    receiver.secret,
-                    self.headers.get(TIMESTAMP_HEADER, ""),
-                    self.headers.get(SIGNATURE_HEADER, ""),
-                    body,
-                )
-                receiver.deliveries.append(WebhookDelivery(received, json.loads(body), valid))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
 
 
 @dataclass

@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import math
 import os
+import sqlite3
 from collections.abc import Callable
 
 from aiohttp import web
@@ -68,6 +69,7 @@ class AlarmApi:
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._auth], client_max_size=MAX_BODY_BYTES)
+        app.middlewares.append(self._all_or_nothing)
         app.router.add_get("/health", self._health)
         app.router.add_get("/alarms", self._list)
         app.router.add_post("/alarms/{site}/{sensor}/{rule}/{action}", self._alarm_action)
@@ -103,6 +105,22 @@ class AlarmApi:
                 {"error": "a valid bearer token is required"}, status=401, headers={"WWW-Authenticate": "Bearer"}
             )
         return await handler(request)
+
+    @web.middleware
+    async def _all_or_nothing(self, request: web.Request, handler):
+        """An action whose audit record cannot be written (disk full) is undone and answered 503: never a sensor
+        silenced, or an alarm acknowledged, without its event and its audit record."""
+        before = self.lifecycle.snapshot() if request.method == "POST" else None
+        try:
+            return await handler(request)
+        except (sqlite3.Error, OSError) as exc:
+            if before is not None:
+                self.lifecycle.restore(before)
+            return web.json_response(
+                {"error": f"not done, the audit trail cannot be written: {exc}", "reason": "disk"},
+                status=503,
+                headers={"Retry-After": "30"},
+            )
 
     async def _body(self, request: web.Request) -> dict:
         if not request.can_read_body:

@@ -332,6 +332,8 @@ class AlarmStatePersister:
         self.interval = interval
         self._dirty = False
         self._problems = RateLimitedLog(log)
+        self.error: sqlite3.Error | None = None
+        """Why the last save failed (disk full), None once one succeeded: a system alarm stands meanwhile."""
 
     def submit_events(self, events: Sequence[AlarmEvent]) -> None:
         if events:
@@ -343,7 +345,10 @@ class AlarmStatePersister:
             self.store.save_snapshot(self.lifecycle.snapshot(), self.registry)
         except sqlite3.Error as exc:
             self._dirty = True
+            self.error = exc
             self._problems.error("snapshot", "cannot save alarm state: %s", exc)
+            return
+        self.error = None
 
     async def run(self) -> None:
         while True:

@@ -198,7 +198,8 @@ class LocalMosquitto(LocalServer):
     tls: ServerTls | None = None
     users: dict[str, str] = field(default_factory=dict, repr=False)
     autosave_on_changes: bool = False
-    """Write the persistence file after every change, as docs/security.md tells a site to (no loss on kill -9)."""
+    """Save after every change, as docs/reliability.md and docs/security.md tell a site to: a killed broker keeps
+    what it acknowledged."""
 
     @property
     def url(self) -> str:

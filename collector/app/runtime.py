@@ -28,6 +28,7 @@ from collector.alarms.kpi_writer import AlarmKpiWriter
 from collector.alarms.records import HandlingRecorder
 from collector.alarms.respond import RESPOND_PREFIX, ResponseDesk
 from collector.alarms.responses import ResponseLinks
+from collector.alarms.restart import restart_windows
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
 from collector.console.app import PREFIX as CONSOLE_PREFIX
 from collector.console.app import Console
@@ -36,6 +37,7 @@ from collector.console.users import Users
 from collector.notify.alertmanager import AlertmanagerFeed
 from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
+from collector.notify.system_alarms import SystemAlarms
 from collector.notify.webhooks import WebhookNotifier
 from collector.pipeline.detection import build_detector_stack
 from collector.pipeline.intake import IntakeCheck
@@ -56,6 +58,7 @@ from collector.telemetry.health import Health
 from collector.telemetry.metrics_server import serve_metrics
 from collector.views.status import StatusView
 from detectors.alarms.lifecycle import AlarmLifecycle
+from detectors.alarms.restart import RestartCheck
 from hazwatch.batch import ReadingBatch
 from hazwatch.config import HazwatchConfig, SensorRegistry
 from hazwatch.config.notify import Subscriber
@@ -187,11 +190,16 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         suffix = f"-p{options.partition.index}of{options.partition.count}"
         health_writer = HealthWriter(write=storage.submit_lines, instance=health_writer.instance + suffix)
     reading_sinks: list[ReadingSink] = [health_writer, storage]
+    system = SystemAlarms([site.id for site in config.sites], {"alarm state": lambda: persister.error})
+    if isinstance(storage, InfluxSink):
+        system.watch("write-ahead log", lambda: storage.disk_error)
     event_sinks: list[EventSink] = [
         LogEventSink(registry),
         persister,
         HandlingRecorder(store, registry),
-        WebhookNotifier(config.webhooks, registry, state_dir, response_link=links.link_for if links else None),
+        WebhookNotifier(
+            config.webhooks, registry, state_dir, response_link=links.link_for if links else None, system=system
+        ),
         AlarmKpiWriter(registry, storage.submit_lines, lambda: [alarm.slot for alarm in lifecycle.active()]),
     ]
     if has_mqtt_devices or options.mqtt_url:
@@ -216,8 +224,13 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         if options.publish_batches:
             reading_sinks.append(BatchForwarder(config, registry))
     intake = IntakeCheck(config.intake, [info.key for info in registry.sensors])
-    detector = NoDetection() if options.role == "edge" else stack
-    pipeline = Pipeline(sources, detector, reading_sinks, event_sinks, intake=intake)
+    if options.role == "edge":
+        detector = NoDetection()
+    else:
+        # Restored alarms are checked against the first readings: confirmed, or cleared (latched stays latched).
+        detector = RestartCheck(stack, lifecycle, restart_windows(registry)) if restored else stack
+    journal = storage if isinstance(storage, InfluxSink) else None
+    pipeline = Pipeline(sources, detector, reading_sinks, event_sinks, intake=intake, journal=journal)
 
     api = None
     if options.api_port is not None:

@@ -31,6 +31,7 @@ from collector.notify.formats import body_for, outgoing, refusal, robot_secret, 
 from collector.notify.outbox import Delivery, NewDelivery, Outbox
 from collector.notify.payload import PayloadBuilder
 from collector.notify.signing import MissingSecret, load_secret, subscriber_secrets
+from collector.notify.system_alarms import SystemAlarms
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
 from hazwatch.config import SensorRegistry
@@ -68,6 +69,7 @@ class WebhookNotifier:
         poll_interval: float = 0.1,
         rng: random.Random | None = None,
         response_link: Callable[[dict[str, object]], str | None] | None = None,
+        system: SystemAlarms | None = None,
     ) -> None:
         self.settings = settings
         self.subscribers = [s for s in settings.subscribers if through_outbox(s)]
@@ -94,6 +96,10 @@ class WebhookNotifier:
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
         self._problems = RateLimitedLog(log)
+        self.system = system
+        """hazwatch's own faults, told to the subscribers; the outbox refusing writes is one of them."""
+        if system is not None:
+            system.watch("webhook outbox", lambda: self.outbox.disk_error)
         metrics.OUTBOX_PENDING.set(self.outbox.pending())
 
     # ---- EventSink ------------------------------------------------------------------------
@@ -107,7 +113,9 @@ class WebhookNotifier:
         verify = TlsFiles(self.settings.ca_file).context() if self.settings.ca_file else True
         async with httpx.AsyncClient(timeout=self.settings.timeout, verify=verify) as client:
             while True:
+                self.outbox.persist_held()
                 self._store_incoming()
+                self._store_system_alarms()
                 self._store_renotifications()
                 self._start_due(client)
                 self._wake.clear()
@@ -150,6 +158,20 @@ class WebhookNotifier:
             return
         self._incoming.clear()
         metrics.OUTBOX_PENDING.set(self.outbox.pending())
+
+    def _store_system_alarms(self) -> None:
+        if self.system is None:
+            return
+        now = self.clock()
+        rows = [
+            NewDelivery(s.name, s.url, f"{s.name}|{s.url}|{self.builder.stream_key(p)}", str(p["event_id"]), body)
+            for p in self.system.poll(now)
+            for s in self.subscribers
+            if subscriber_wants(s, p) and (body := body_for(s, p))
+        ]
+        if rows:
+            self.outbox.add(rows, now)
+            metrics.OUTBOX_PENDING.set(self.outbox.pending())
 
     def _store_renotifications(self) -> None:
         now = self.clock()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from collector.pipeline.intake import IntakeCheck
-from collector.pipeline.protocols import Detector, EventSink, ReadingSink, Source
+from collector.pipeline.protocols import Detector, EventSink, Journal, ReadingSink, Source
 from collector.telemetry import metrics
 from hazwatch.batch import ReadingBatch
 from hazwatch.events import AlarmEvent
@@ -38,6 +38,7 @@ class Pipeline:
         tick_interval: float = 0.5,
         clock: Callable[[], int] = time.time_ns,
         intake: IntakeCheck | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.sources = list(sources)
         self.detector = detector
@@ -46,14 +47,18 @@ class Pipeline:
         self.tick_interval = tick_interval
         self.clock = clock
         self.intake = intake
-        self._queue: asyncio.Queue[ReadingBatch] = asyncio.Queue()
+        self.journal = journal
+        """Where readings become durable (the InfluxSink's write-ahead log); sources acknowledge after it."""
+        self._queue: asyncio.Queue[tuple[ReadingBatch, Callable[[], None] | None]] = asyncio.Queue()
         self._refused_values: list[np.ndarray] = []
 
-    def emit(self, batch: ReadingBatch, refused: np.ndarray | None = None) -> None:
+    def emit(
+        self, batch: ReadingBatch, refused: np.ndarray | None = None, on_durable: Callable[[], None] | None = None
+    ) -> None:
         if refused is not None and len(refused):
             self._refused_values.append(refused)
-        if len(batch) or refused is not None:
-            self._queue.put_nowait(batch)
+        if len(batch) or refused is not None or on_durable is not None:
+            self._queue.put_nowait((batch, on_durable))
 
     def dispatch(self, events: list[AlarmEvent]) -> None:
         """Hand events to every event sink (detector output and operator actions alike)."""
@@ -86,13 +91,24 @@ class Pipeline:
         for sink in self.reading_sinks:
             sink.submit(batch)
 
+    def _process_queued(self, queued: list[tuple[ReadingBatch, Callable[[], None] | None]]) -> None:
+        batch = ReadingBatch.concat([batch for batch, _ in queued if len(batch)])
+        if len(batch) or self._refused_values:
+            self.process(batch)
+        for _, on_durable in queued:
+            if on_durable is None:
+                continue
+            if self.journal is None:
+                on_durable()
+            else:
+                self.journal.when_durable(on_durable)
+
     async def _consume(self) -> None:
         while True:
-            batch = await self._queue.get()
-            pending = [batch]
+            queued = [await self._queue.get()]
             while not self._queue.empty():
-                pending.append(self._queue.get_nowait())
-            self.process(ReadingBatch.concat(pending))
+                queued.append(self._queue.get_nowait())
+            self._process_queued(queued)
 
     async def _tick(self) -> None:
         while True:
@@ -122,6 +138,6 @@ class Pipeline:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             while not self._queue.empty():
-                self.process(self._queue.get_nowait())
+                self._process_queued([self._queue.get_nowait()])
             for sink in self._close_order():
                 await sink.close()

@@ -3,7 +3,7 @@ detector. Sources and sinks implement these structurally, so they depend on no p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -13,9 +13,18 @@ from hazwatch.events import AlarmEvent
 
 
 class Emit(Protocol):
-    def __call__(self, batch: ReadingBatch, refused: np.ndarray | None = None) -> None:
-        """Hand decoded readings to the pipeline; `refused` holds the slot of each value the source refused for
-        a sensor it could name (a boolean on a temperature, a NaN, ...), one entry per value: health.bad_value."""
+    def __call__(
+        self, batch: ReadingBatch, refused: np.ndarray | None = None, on_durable: Callable[[], None] | None = None
+    ) -> None:
+        """Hand decoded readings to the pipeline. `refused` holds the slot of each value the source refused for
+        a sensor it could name (a boolean on a temperature, a NaN, ...), one entry per value: health.bad_value.
+        `on_durable` runs (in any thread) once the batch is in the write-ahead log, after every batch emitted
+        before it: the moment a source may acknowledge it upstream."""
+
+
+class Journal(Protocol):
+    def when_durable(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once everything submitted so far is durable."""
 
 
 class Source(Protocol):

@@ -1,10 +1,11 @@
-"""InfluxSink: readings and alarm events to InfluxDB, batched, and never lost while it is away.
+"""InfluxSink: readings and alarm events to InfluxDB, batched, durable before acknowledged, never lost.
 
-`submit` only appends to an in-memory queue, so collection and detection never wait for the
-database. A background task sends thousands of points per request. While InfluxDB is down the
-queue grows to `queue_max_points`; beyond that its oldest half is spilled to the on-disk spool.
-Order is kept by one invariant: the request in flight is older than everything in the spool,
-and the spool is older than everything in memory, so data is sent in-flight → spool → memory.
+`submit` only appends to the write-ahead log (collector/storage/wal.py), so collection and
+detection never wait for the database or the disk. The log's committer thread encodes and
+writes it to disk in group commits; a background task sends what the log holds, oldest first, in
+requests of thousands of points, and moves the log's checkpoint on once InfluxDB accepted them.
+Recent data is served from the log's memory cache; after a restart or a long outage it is read
+back from the segments on disk. So one mechanism carries both the normal path and the outage.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
 from collector.storage.influx_v1 import StatementError, V1Writer
 from collector.storage.influx_v2 import V2Writer
-from collector.storage.spool import Spool
+from collector.storage.wal import Read, WriteAheadLog
 from collector.storage.writer import InfluxWriter, PayloadTooLarge, ServerMismatch, TransientWriteError, WriteResult
 from collector.telemetry import metrics
 from collector.telemetry.logs import RateLimitedLog
@@ -34,25 +33,9 @@ from hazwatch.storage.lineprotocol import AlarmEncoder, ReadingEncoder
 log = logging.getLogger("hazwatch.influx")
 
 ENCODE_CHUNK = 2_000
-"""Readings per encoder call. Encoding runs in a worker thread but holds the GIL for the whole of one
-call, so a call over a 250k-point spill stalled the MQTT thread (and the alarms behind it) for a
-quarter of a second; ~2 ms per call lets the other threads in between."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Lines:
-    """Already-encoded lines (alarm events) waiting in the memory queue."""
-
-    data: bytes
-    points: int
-
-
-@dataclass(slots=True)
-class _Payload:
-    data: bytes
-    points: int
-    in_spool: bool
-    """True when these lines are the head of the spool (consume them there once delivered)."""
+"""Readings per encoder call. Encoding runs in the write-ahead log's thread but holds the GIL for the
+whole of one call, so a call over a 250k-point batch stalled the MQTT thread (and the alarms behind it)
+for a quarter of a second; ~2 ms per call lets the other threads in between."""
 
 
 def make_writer(settings: InfluxSettings) -> InfluxWriter:
@@ -82,14 +65,18 @@ class InfluxSink:
         self.writer = writer or make_writer(settings)
         self._readings = ReadingEncoder(registry)
         self._alarms = AlarmEncoder(registry)
-        self._memory: deque[ReadingBatch | _Lines] = deque()
-        self._memory_points = 0
-        self._spool = Spool(settings.spool_dir)
-        self._inflight: _Payload | None = None
-        self._order = asyncio.Lock()
-        """Held while choosing the next payload or spilling, so neither sees the other half-done."""
+        self._wal = WriteAheadLog(
+            settings.spool_dir,
+            self._encode,
+            fsync=settings.wal_fsync == "always",
+            commit_interval=settings.wal_commit_interval,
+            max_bytes=settings.wal_max_bytes,
+            memory_points=settings.queue_max_points,
+        )
+        self._sent = self._wal.checkpoint
+        self._unsent = 0
+        """Points appended since the last flush started: wakes the sender once a batch is ready."""
         self._wake = asyncio.Event()
-        self._spill_task: asyncio.Task | None = None
         self.prepared = False
         """True once the database, its policies and the statistics query were set up (or could not be)."""
         self._retry_initial = retry_initial
@@ -102,111 +89,52 @@ class InfluxSink:
 
     @property
     def backlog(self) -> int:
-        """Points not yet stored: in flight, in memory and in the spool."""
-        inflight = self._inflight.points if self._inflight and not self._inflight.in_spool else 0
-        return inflight + self._memory_points + self._spool.points
+        """Points not yet stored in InfluxDB (in the write-ahead log, on disk or still in memory)."""
+        return self._wal.pending_points
 
     @property
     def spooled(self) -> int:
-        """Points waiting on disk."""
-        return self._spool.points
+        """Points on disk that InfluxDB has not confirmed yet."""
+        return self._wal.spooled_points
+
+    @property
+    def disk_error(self) -> OSError | None:
+        """Why the write-ahead log cannot be written (disk full), or None while it can."""
+        return self._wal.disk_error
 
     def submit(self, batch: ReadingBatch) -> None:
         if len(batch):
-            self._enqueue(batch, len(batch))
+            self._append(batch, len(batch), precious=False)
 
     def submit_events(self, events: Sequence[AlarmEvent]) -> None:
         if events:
-            self._enqueue(_Lines(self._alarms.encode(events), len(events)), len(events))
+            self._append(self._alarms.encode(events), len(events), precious=True)
 
     def submit_lines(self, data: bytes) -> None:
         """Already-encoded line protocol (self-metrics, alarm KPIs), queued in order with the readings."""
         points = data.count(b"\n")
         if points:
-            self._enqueue(_Lines(data, points), points)
+            self._append(data, points, precious=False)
 
-    def _enqueue(self, item: ReadingBatch | _Lines, points: int) -> None:
-        self._memory.append(item)
-        self._memory_points += points
-        if self._memory_points > self.settings.queue_max_points and self._spill_task is None:
-            self._spill_task = asyncio.get_running_loop().create_task(self._spill())
-        if self._memory_points >= self.settings.batch_size:
+    def when_durable(self, callback: Callable[[], None]) -> None:
+        """Run `callback` (in the log's thread) once everything submitted so far is on disk."""
+        self._wal.when_durable(callback)
+
+    def _append(self, item: ReadingBatch | bytes, points: int, *, precious: bool) -> None:
+        self._wal.append(item, points, precious=precious)
+        self._unsent += points
+        if self._unsent >= self.settings.batch_size:
             self._wake.set()
         self._update_gauges()
 
-    def _pop_memory(self, max_points: int) -> tuple[list[ReadingBatch | _Lines], int]:
-        """Remove the oldest items holding at most `max_points` (a batch is split; events are whole)."""
-        items: list[ReadingBatch | _Lines] = []
-        taken = 0
-        while self._memory and taken < max_points:
-            item = self._memory[0]
-            room = max_points - taken
-            if isinstance(item, ReadingBatch) and len(item) > room:
-                items.append(item.take(slice(0, room)))
-                self._memory[0] = item.take(slice(room, None))
-                taken += room
-                break
-            self._memory.popleft()
-            items.append(item)
-            taken += len(item) if isinstance(item, ReadingBatch) else item.points
-        self._memory_points -= taken
-        return items, taken
-
-    def _encode(self, items: list[ReadingBatch | _Lines]) -> bytes:
-        parts: list[bytes] = []
-        for item in items:
-            if isinstance(item, _Lines):
-                parts.append(item.data)
-                continue
-            for start in range(0, len(item), ENCODE_CHUNK):
-                parts.append(self._readings.encode(item.take(slice(start, start + ENCODE_CHUNK))))
-        return b"".join(parts)
-
-    def _unpop_memory(self, items: list[ReadingBatch | _Lines], points: int) -> None:
-        """Put popped items back at the head, as they were (their request was never built)."""
-        self._memory.extendleft(reversed(items))
-        self._memory_points += points
-
-    async def _spill(self) -> None:
-        """Move the oldest memory to the spool until half the bound is left (order kept, see module doc)."""
-        try:
-            async with self._order:
-                payload = self._inflight
-                if payload is not None and not payload.in_spool:
-                    await asyncio.to_thread(self._spool.append, payload.data)
-                    if self._inflight is payload:
-                        payload.in_spool = True
-                    else:  # delivered while it was being written: drop the spooled copy
-                        self._spool.consume(payload.points)
-                excess = self._memory_points - self.settings.queue_max_points // 2
-                if excess > 0:
-                    items, _ = self._pop_memory(excess)
-                    data = await asyncio.to_thread(self._encode, items)
-                    await asyncio.to_thread(self._spool.append, data)
-                self._update_gauges()
-        finally:
-            self._spill_task = None
-
-    async def _next_payload(self) -> _Payload | None:
-        async with self._order:
-            if self._spool.points:
-                data, points = self._spool.peek(self.settings.batch_size)
-                return _Payload(data, points, in_spool=True)
-            if self._memory_points:
-                items, points = self._pop_memory(self.settings.batch_size)
-                try:  # off the event loop: ~10 ms per 10k points that detection and webhooks need
-                    data = await asyncio.to_thread(self._encode, items)
-                except asyncio.CancelledError:
-                    self._unpop_memory(items, points)
-                    raise
-                return _Payload(data, points, in_spool=False)
-        return None
-
-    def _commit(self, payload: _Payload) -> None:
-        if payload.in_spool:
-            self._spool.consume(payload.points)
-        self._inflight = None
-        self._update_gauges()
+    def _encode(self, item: object) -> bytes:
+        """Runs in the log's thread, in short calls so the other threads get the GIL in between."""
+        if not isinstance(item, ReadingBatch):
+            return item
+        return b"".join(
+            self._readings.encode(item.take(slice(start, start + ENCODE_CHUNK)))
+            for start in range(0, len(item), ENCODE_CHUNK)
+        )
 
     def _account(self, points: int, result: WriteResult) -> None:
         metrics.INFLUX_POINTS_WRITTEN.inc(points - result.rejected)
@@ -227,19 +155,19 @@ class InfluxSink:
         if isinstance(error, ServerMismatch):
             self._rate_limited.error(
                 "mismatch",
-                "InfluxDB config does not match the server: %s; keeping %d points (spool %d) until it is fixed",
+                "InfluxDB config does not match the server: %s; keeping %d points (%d on disk) until it is fixed",
                 error,
                 self.backlog,
-                self._spool.points,
+                self._wal.spooled_points,
             )
             return
         self._rate_limited.warning(
             "unreachable",
-            "InfluxDB %s not writable (%s); keeping %d points (spool %d), retrying",
+            "InfluxDB %s not writable (%s); keeping %d points (%d on disk), retrying",
             self.writer.description,
             state.outcome.exception() if state.outcome else "?",
             self.backlog,
-            self._spool.points,
+            self._wal.spooled_points,
         )
 
     async def _write_with_retry(self, data: bytes, points: int) -> WriteResult:
@@ -283,15 +211,16 @@ class InfluxSink:
             self.prepared = True
 
     async def flush(self, *, retry: bool = True) -> None:
-        """Send everything queued now (the one in flight first); with retry, wait out an outage."""
+        """Send everything committed to the log now, oldest first; with retry, wait out an outage."""
+        self._unsent = 0
         while True:
-            payload = self._inflight or await self._next_payload()
-            if payload is None:
+            read: Read = await asyncio.to_thread(self._wal.read, self._sent, self.settings.batch_size)
+            if read.points == 0:
                 return
-            self._inflight = payload
+            await self._send(read.data, read.points, retry=retry)
+            await asyncio.to_thread(self._wal.confirm, read.end, read.points)
+            self._sent = read.end
             self._update_gauges()
-            await self._send(payload.data, payload.points, retry=retry)
-            self._commit(payload)
 
     async def run(self) -> None:
         """Flush until cancelled; the pipeline may call it twice (once as reading sink, once as event sink)."""
@@ -305,36 +234,26 @@ class InfluxSink:
             self._wake.clear()
             if not self.prepared:
                 await self._prepare()
-            await self.flush()
+            try:
+                await self.flush()
+            except OSError as exc:  # the log's disk failing a read: keep trying, never let the sender die
+                self._rate_limited.error("read", "cannot read the write-ahead log %s: %s", self._wal.directory, exc)
 
     async def close(self) -> None:
-        """Send what the database takes within `close_timeout`; spool the rest, so nothing is lost."""
+        """Send what the database takes within `close_timeout`; the rest stays in the log for the next start."""
         if self._closed:
             return
         self._closed = True
-        if self._spill_task is not None:
-            await self._spill_task
+        await asyncio.to_thread(self._wal.sync)
         try:
             async with asyncio.timeout(self._close_timeout):
                 await self.flush(retry=False)
         except (TransientWriteError, TimeoutError) as exc:
-            log.warning("InfluxDB %s unavailable at shutdown (%s): spooling the rest", self.writer.description, exc)
-        await self._persist()
+            log.warning("InfluxDB %s down at shutdown (%s): the rest waits in the WAL", self.writer.description, exc)
+        await asyncio.to_thread(self._wal.close)
+        if self._wal.pending_points:
+            log.info("%d points wait in the write-ahead log %s for InfluxDB", self.backlog, self._wal.directory)
         await self.writer.aclose()
 
-    async def _persist(self) -> None:
-        async with self._order:
-            payload = self._inflight
-            if payload is not None and not payload.in_spool:
-                self._spool.append(payload.data)
-            self._inflight = None
-            items, points = self._pop_memory(self._memory_points)
-            if points:
-                self._spool.append(self._encode(items))
-            self._update_gauges()
-        if self._spool.points:
-            log.info("%d points wait in the spool %s for InfluxDB", self._spool.points, self._spool.directory)
-
     def _update_gauges(self) -> None:
-        metrics.INFLUX_QUEUE_POINTS.set(self.backlog - self._spool.points)
-        metrics.INFLUX_SPOOL_POINTS.set(self._spool.points)
+        metrics.INFLUX_QUEUE_POINTS.set(max(0, self.backlog - self._wal.spooled_points))

@@ -65,3 +65,10 @@ DETECTOR_ROWS_SKIPPED = Counter(
     "Readings kept out of detection (still stored): unknown slot, or older than the sensor's newest (late)",
     ["reason"],
 )
+WAL_DISK_ERROR = Gauge(
+    "hazwatch_wal_disk_error", "1 while the write-ahead log cannot be written (disk full): readings are not durable"
+)
+WAL_POINTS_DROPPED = Counter(
+    "hazwatch_wal_points_dropped", "Readings dropped by the write-ahead log's size bound (never alarm lines)"
+)
+SYSTEM_ALARM = Gauge("hazwatch_system_alarm", "1 while a system alarm (hazwatch's own fault) stands", ["rule"])

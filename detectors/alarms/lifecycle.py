@@ -319,6 +319,13 @@ class AlarmLifecycle:
         ]
         return sorted(rows, key=lambda r: (-r.level, -r.changed_ns))
 
+    def conditions(self) -> dict[Key, tuple[int, str, int]]:
+        """(slot, rule) -> (condition level, category, when the detectors last reported it) of every alarm whose
+        condition is active: after a restart, these are what the first readings must confirm."""
+        return {
+            key: (a.condition_level, a.category, a.changed_ns) for key, a in self._alarms.items() if a.condition_level
+        }
+
     def status(self, slot: int, rule: str) -> AlarmStatus | None:
         return next((r for r in self.active() if r.slot == slot and r.rule == rule), None)
 

@@ -244,9 +244,21 @@ class InfluxSettings(StrictModel):
     batch_size: int = Field(default=5000, ge=100, le=100_000)
     flush_interval: float = Field(default=1.0, gt=0)
     queue_max_points: int = Field(
-        default=500_000, ge=1000, description="held in memory before spooling to disk"
+        default=500_000, ge=1000, description="points the write-ahead log also caches in memory"
     )
-    spool_dir: str = "./hazwatch-spool"
+    spool_dir: str = Field(default="./hazwatch-spool", description="write-ahead log folder (docs/reliability.md)")
+    wal_fsync: Literal["always", "never"] = Field(
+        default="always",
+        description="always: fsync each group commit before acknowledging (survives a power cut); "
+        "never: leave flushing to the OS (survives a crash of hazwatch, not of the machine)",
+    )
+    wal_commit_interval: float = Field(
+        default=0.05, gt=0, le=5, description="seconds between retries of a write-ahead log the disk refused"
+    )
+    wal_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1024**2, description="disk bound of the write-ahead log; beyond it the oldest "
+        "readings are dropped (alarm lines kept) and counted"
+    )
     raw_retention: str = Field(
         default="730d", description="how long raw readings are kept (InfluxQL duration; INF keeps them forever)"
     )

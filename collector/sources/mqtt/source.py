@@ -4,7 +4,9 @@ One connection and one paho thread serve all sites: a province has thousands, an
 per site starved the asyncio loop of the GIL. paho-mqtt runs its network loop in that thread, with a
 persistent session (QoS 1 messages published while hazwatch was away are delivered when it returns),
 and reconnects with exponential backoff capped at 1 s, so the first reading after a broker restart
-arrives within seconds, not after a 30-s wait. Payloads are decoded in paho's thread; finished batches are
+arrives within seconds, not after a 30-s wait. Messages are acknowledged by hand, in the order they came,
+only once their readings are in the write-ahead log (`emit(..., on_durable=)`): a message hazwatch dies
+holding is delivered again by the broker. Payloads are decoded in paho's thread; finished batches are
 handed to the asyncio loop with `call_soon_threadsafe`, coalesced while the loop is busy, so a burst
 of messages becomes one batch for the detectors.
 """
@@ -123,6 +125,9 @@ class MqttSource:
         self._pending: list[ReadingBatch] = []
         self._refused_slots: list[int] = []
         """Slots of values refused since the last flush, for health.bad_value (paho's thread appends)."""
+        self._acks: list[tuple[int, int]] = []
+        """(mid, qos) of the messages behind `_pending`, acknowledged once their readings are durable."""
+        self._client: paho.Client | None = None
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._emit: Emit | None = None
@@ -156,7 +161,9 @@ class MqttSource:
             client_id=self.client_id,
             clean_session=None if v5 else False,
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            manual_ack=True,
         )
+        self._client = client
         configure_client(client, self.address)
         client.reconnect_delay_set(self.reconnect_min_delay, self.reconnect_max_delay)
         client.on_connect = self._on_connect
@@ -234,6 +241,7 @@ class MqttSource:
         found = self.routes.find(topic)
         if found is None:
             self._reject(Rejection("unmatched_topic", "no configured pattern fits"), "-", "-", topic)
+            self._hand_over(None, message)
             return
         route, match = found
         site, device = route.binding.site, route.binding.device.id
@@ -242,14 +250,14 @@ class MqttSource:
         except Exception as error:  # a decoder bug must not kill paho's thread and silence the sites
             log.exception("source=%s topic=%s decoder failed", self.name, topic)
             self._reject(Rejection("decoder_error", repr(error)), site, device, topic)
+            self._hand_over(None, message)
             return
         for rejection in decoded.rejections:
             self._reject(rejection, site, device, topic)
         for reply_topic, body in decoded.replies:
             client.publish(reply_topic, body, qos=0)
         refused = [r.slot for r in decoded.rejections if r.slot is not None]
-        if len(decoded.batch) or refused:
-            self._hand_over(decoded.batch, refused)
+        self._hand_over(decoded.batch if len(decoded.batch) else None, message, refused)
 
     def _reject(self, rejection: Rejection, site: str, device: str, topic: str) -> None:
         metrics.PAYLOADS_REJECTED.labels(self.name, rejection.reason).inc()
@@ -264,10 +272,15 @@ class MqttSource:
             rejection.detail,
         )
 
-    def _hand_over(self, batch: ReadingBatch, refused: list[int]) -> None:
+    def _hand_over(self, batch: ReadingBatch | None, message: paho.MQTTMessage, refused: Sequence[int] = ()) -> None:
+        """Queue a message's readings (None when it had none), the slots of the values it refused, and its
+        acknowledgement, in arrival order."""
         with self._lock:
-            self._pending.append(batch)
+            if batch is not None:
+                self._pending.append(batch)
             self._refused_slots += refused
+            if message.qos > 0:
+                self._acks.append((message.mid, message.qos))
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
@@ -277,17 +290,24 @@ class MqttSource:
         with self._lock:
             batches, self._pending = self._pending, []
             refused, self._refused_slots = self._refused_slots, []
+            acks, self._acks = self._acks, []
             self._flush_scheduled = False
-        if not batches:
+        if not batches and not acks and not refused:
             return
         batch = ReadingBatch.concat(batches)
         metrics.READINGS_INGESTED.labels(self.name).inc(len(batch))
-        if self._emit is None:
-            return
-        if refused:
-            self._emit(batch, np.array(refused, dtype=np.int64))
-        else:
-            self._emit(batch)
+        if self._emit is not None:
+            refused_slots = np.array(refused, dtype=np.int64) if refused else None
+            self._emit(batch, refused_slots, self._acknowledger(acks) if acks else None)
+
+    def _acknowledger(self, acks: list[tuple[int, int]]) -> Any:
+        client = self._client
+
+        def acknowledge() -> None:
+            for mid, qos in acks:
+                client.ack(mid, qos)
+
+        return acknowledge
 
 
 def _site_zone(name: str) -> ZoneInfo:

@@ -14,6 +14,7 @@ from hazwatch.batch import ReadingBatch
 from hazwatch.config import HazwatchConfig, SensorRegistry
 from simulators.mqtt_publisher import MqttSitePublisher
 from simulators.plant import PlantModel
+from tests.support.emitters import Collected
 from tests.support.waiting import metric
 
 
@@ -54,10 +55,10 @@ def test_the_demo_collector_reads_every_plant_sensor_through_the_embedded_broker
     """The demo's fallback path: simulator -> amqtt -> MqttSource, with the protocol the broker speaks."""
 
     async def scenario() -> tuple[ReadingBatch, np.ndarray]:
-        batches: list[ReadingBatch] = []
+        batches = Collected()
         async with embedded_broker() as broker:
             (source,) = mqtt_sources(plant_config, plant_registry, broker.url, protocol=broker.protocol)
-            task = asyncio.create_task(source.run(batches.append))
+            task = asyncio.create_task(source.run(batches))
             await _until(lambda: metric("hazwatch_mqtt_connected", source=source.name) == 1, 15, "subscription")
             site = plant_config.sites[0]
             publisher = MqttSitePublisher(site, PlantModel(site, seed=3), broker.url)

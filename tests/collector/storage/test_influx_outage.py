@@ -84,9 +84,9 @@ def test_every_reading_arrives_in_order_after_influxd_was_down_for_20_seconds(
     producer = Producer(sink, registry)
     asyncio.run(_run_through_outage(sink, producer, influxd))
 
-    assert producer.max_spooled > 10 * len(registry), "the outage should have gone through the disk spool"
+    assert producer.max_spooled > 10 * len(registry), "the outage went through the WAL on disk"
     assert sink.backlog == 0
-    assert list(Path(settings.spool_dir).glob("*.lp")) == []
+    assert list(Path(settings.spool_dir).glob("*.wal")) == []
 
     sent = ReadingBatch.concat(producer.sent)
     stored = series_by_sensor(influxd, settings.database, "SELECT value FROM readings GROUP BY sensor")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,11 +26,16 @@ class RunningSource:
         self._task: asyncio.Task | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
-    def _collect(self, batch: ReadingBatch, refused: np.ndarray | None = None) -> None:
+    def _collect(
+        self, batch: ReadingBatch, refused: np.ndarray | None = None, on_durable: Callable[[], None] | None = None
+    ) -> None:
         with self._lock:
-            self._batches.append(batch)
+            if len(batch):
+                self._batches.append(batch)
             if refused is not None:
                 self.refused += refused.tolist()
+        if on_durable is not None:
+            on_durable()
 
     def start(self) -> RunningSource:
         self._thread.start()

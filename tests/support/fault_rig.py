@@ -1,0 +1,244 @@
+"""Every real part of a hazwatch installation on this machine, and the faults to inflict on each.
+
+influxd and mosquitto (saving after every change, as docs/reliability.md advises), the example mine served
+over Modbus, the example plant publishing QoS 1 over MQTT, a webhook receiver, and `hazwatch run` reading
+both sites, all as real processes or servers on free loopback ports. Faults: kill -9 and restart, and
+SIGSTOP then SIGCONT, of influxd, mosquitto, a Modbus device, the receiver and hazwatch itself.
+`settle()` then checks the invariants: per-sensor counts in InfluxDB equal what the plant served, every
+annunciated alarm reached the receiver, duplicates only with the same event_id, hazwatch up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from collector.app.localservices import LocalInfluxd, LocalMosquitto, free_port
+from hazwatch.config import load_config
+from tests.support.hazwatch_process import HazwatchProcess, plant_config
+from tests.support.plant_publisher import CountingPlant
+from tests.support.receivers import ThreadedReceiver
+from tests.support.served_mine import ServedMine, mine_config
+from tests.support.waiting import wait_until
+
+SECRET = "fault-rig-webhook-secret-0123456789"
+_ANNOUNCED = re.compile(r"alarm event_id=(\w+) site=\S+ area=\S+ sensor=(\S+) .*? annunciate=True")
+METHANE = "LW-CH4-T0"
+
+
+@dataclass
+class Figures:
+    faults: list[str] = field(default_factory=list)
+    served: int = 0
+    stored: int = 0
+    sensors_equal: int = 0
+    sensors: int = 0
+    announced: int = 0
+    delivered: int = 0
+    duplicates: int = 0
+    rss_mb: list[float] = field(default_factory=list)
+    wal_bytes_max: int = 0
+
+    def __str__(self) -> str:
+        rss = f"{self.rss_mb[0]:.0f} -> {self.rss_mb[-1]:.0f} MB (max {max(self.rss_mb):.0f})" if self.rss_mb else "-"
+        return (
+            f"faults: {len(self.faults)} ({', '.join(self.faults)})\n"
+            f"plant readings served {self.served}, stored {self.stored}; sensors equal {self.sensors_equal}/"
+            f"{self.sensors}\nalarm events announced {self.announced}, delivered {self.delivered}, duplicate "
+            f"deliveries {self.duplicates} (same event_id)\nhazwatch resident memory {rss}; "
+            f"write-ahead log at most {self.wal_bytes_max / 1e6:.1f} MB"
+        )
+
+
+class FaultRig:
+    def __init__(self, workdir: Path | None = None, plant_interval: float = 0.5) -> None:
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="hazwatch-faults-"))
+        self.influxd = LocalInfluxd(port=free_port(), data_dir=self._dir("influxd"))
+        self.mosquitto = LocalMosquitto(port=free_port(), data_dir=self._dir("mosquitto"), autosave_on_changes=True)
+        self.receiver = ThreadedReceiver(SECRET.encode())
+        self._receiver_server = None
+        subscribers = [{"name": "control-room", "url": self.receiver.url}]
+        self.mine_path = mine_config(self.workdir / "mine.yaml", subscribers)
+        self.plant_path = plant_config(self.workdir / "plant.yaml", subscribers=subscribers, interval=plant_interval)
+        self.mine = ServedMine(self.mine_path)
+        self.plant: CountingPlant | None = None
+        self.plant_interval = plant_interval
+        self.figures = Figures()
+        self.hazwatch: HazwatchProcess | None = None
+
+    def _dir(self, name: str) -> Path:
+        path = self.workdir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # ---- life ---------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.influxd.start()
+        self.mosquitto.start()
+        self._receiver_server = self.receiver.serve()
+        self.mine.__enter__()
+        self.hazwatch = HazwatchProcess(
+            self.mine_path,
+            self.workdir / "state",
+            self.workdir / "hazwatch.log",
+            ["--influx-url", self.influxd.url, "--mqtt-url", self.mosquitto.url],
+            env={"HAZWATCH_WEBHOOK_SECRET": SECRET},
+            more_configs=[self.plant_path],
+        )
+        self._start_hazwatch()
+        self.plant = CountingPlant(load_config(self.plant_path), self.mosquitto.url, interval=self.plant_interval)
+        self.plant.start()
+
+    def _start_hazwatch(self) -> None:
+        assert self.hazwatch is not None
+        self.hazwatch.start()
+        self.hazwatch.wait_subscribed(60)
+
+    def stop(self) -> None:
+        """Stop whatever was started (also after a start that failed half-way)."""
+        if self.plant is not None:
+            self.plant.stop()
+        if self.hazwatch is not None and self.hazwatch.process is not None:
+            self.hazwatch.stop(60)
+        if self.mine.thread.is_alive():
+            self.mine.__exit__()
+        if self._receiver_server is not None:
+            self._receiver_server.shutdown()
+        self.mosquitto.stop()
+        self.influxd.stop()
+
+    # ---- faults -------------------------------------------------------------------------------------
+
+    def _pause(self, process, seconds: float) -> None:
+        process.send_signal(signal.SIGSTOP)
+        time.sleep(seconds)
+        process.send_signal(signal.SIGCONT)
+
+    def fault(self, name: str, seconds: float) -> None:
+        """Inflict one fault for about `seconds`, then let the part come back."""
+        self.figures.faults.append(name)
+        action: dict[str, Callable[[], None]] = {
+            "kill influxd": lambda: (self._kill(self.influxd), time.sleep(seconds), self.influxd.start()),
+            "stop influxd": lambda: self._pause(self.influxd.process, seconds),
+            "kill mosquitto": lambda: self._broker_down(seconds),
+            "stop mosquitto": lambda: self._pause(self.mosquitto.process, seconds),
+            "kill modbus device": lambda: self._device_down(seconds),
+            "kill receiver": lambda: self._receiver_down(seconds),
+            "kill hazwatch": lambda: (self.hazwatch.kill(), time.sleep(seconds), self._start_hazwatch()),
+            "stop hazwatch": lambda: self._pause(self.hazwatch.process, seconds),
+            "methane alarm": lambda: self._methane(seconds),
+        }[name]
+        action()
+        self._sample()
+
+    FAULTS = (
+        "kill influxd", "stop influxd", "methane alarm", "kill mosquitto", "stop mosquitto",
+        "kill modbus device", "kill receiver", "kill hazwatch", "stop hazwatch",
+    )  # fmt: skip
+
+    @staticmethod
+    def _kill(server) -> None:
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(10)
+        server.process = None
+
+    def _broker_down(self, seconds: float) -> None:
+        """The plant holds its readings while its broker is gone (a device would buffer them); hazwatch's queued
+        messages must survive the broker's kill -9."""
+        self.plant.pause()
+        self._kill(self.mosquitto)
+        time.sleep(seconds)
+        self.mosquitto.start()
+        wait_until(self.plant.publisher.client.is_connected, 30, "the plant to reconnect")
+        self.plant.resume()
+
+    def _device_down(self, seconds: float) -> None:
+        device = self.mine.servers.site.devices[0].id
+        asyncio.run_coroutine_threadsafe(self.mine.servers.stop_device(device), self.mine.loop).result(15)
+        time.sleep(seconds)
+        asyncio.run_coroutine_threadsafe(self.mine.servers.start_device(device), self.mine.loop).result(15)
+
+    def _receiver_down(self, seconds: float) -> None:
+        self._receiver_server.shutdown()
+        self._receiver_server.server_close()
+        time.sleep(seconds)
+        self._receiver_server = self.receiver.serve()
+
+    def _methane(self, seconds: float) -> None:
+        self.mine.values.held[METHANE] = 1.2
+        time.sleep(seconds / 2)
+        self.mine.values.held[METHANE] = 0.3
+        time.sleep(seconds / 2)
+
+    def _sample(self) -> None:
+        pid = self.hazwatch.process.pid if self.hazwatch and self.hazwatch.process else None
+        if pid is not None:
+            status = Path(f"/proc/{pid}/status").read_text()
+            kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+            self.figures.rss_mb.append(kb / 1024)
+        wal = self.workdir / "state" / "spool"
+        size = sum(p.stat().st_size for p in wal.glob("*.wal")) if wal.exists() else 0
+        self.figures.wal_bytes_max = max(self.figures.wal_bytes_max, size)
+
+    # ---- invariants ---------------------------------------------------------------------------------
+
+    def stored_per_sensor(self) -> dict[str, int]:
+        try:
+            series = self.influxd.query('SELECT count("quality") FROM "readings" GROUP BY "sensor"')
+        except Exception:
+            return {}
+        return {s["tags"]["sensor"]: int(s["values"][0][1]) for s in series}
+
+    def announced(self) -> dict[str, str]:
+        return dict(_ANNOUNCED.findall(self.hazwatch.log()))
+
+    def settle(self, timeout: float = 120) -> Figures:
+        """Stop the plant, wait for everything to arrive, and fill in the figures (asserting nothing)."""
+        served = self.plant.stop()
+        figures = self.figures
+        deadline = time.monotonic() + timeout
+
+        def caught_up() -> bool:
+            stored = self.stored_per_sensor()
+            return all(stored.get(sensor) == count for sensor, count in served.items())
+
+        wait_until(lambda: caught_up() or time.monotonic() > deadline, timeout + 5, "InfluxDB to catch up")
+        announced = self.announced()
+        delivered_ids = {d.payload["event_id"] for d in self.receiver.deliveries}
+        wait_until(
+            lambda: set(announced) <= {d.payload["event_id"] for d in self.receiver.deliveries}
+            or time.monotonic() > deadline,
+            timeout + 5,
+            "every alarm at the receiver",
+        )
+        delivered_ids = {d.payload["event_id"] for d in self.receiver.deliveries}
+        stored = self.stored_per_sensor()
+        figures.served = sum(served.values())
+        figures.stored = sum(stored.get(sensor, 0) for sensor in served)
+        figures.sensors = len(served)
+        figures.sensors_equal = sum(stored.get(sensor) == count for sensor, count in served.items())
+        figures.announced = len(announced)
+        figures.delivered = len(set(announced) & delivered_ids)
+        counts = Counter(d.payload["event_id"] for d in self.receiver.deliveries)
+        figures.duplicates = sum(n - 1 for n in counts.values())
+        self._sample()
+        return figures
+
+    def duplicates_differ(self) -> list[str]:
+        """Event ids delivered more than once with different bodies (must be none)."""
+        bodies: dict[str, set[str]] = {}
+        for d in self.receiver.deliveries:
+            payload = dict(d.payload)
+            bodies.setdefault(str(payload["event_id"]), set()).add(repr(sorted(payload.items())))
+        return [event_id for event_id, forms in bodies.items() if len(forms) > 1]
+
+    def up(self) -> bool:
+        return self.hazwatch is not None and self.hazwatch.process is not None and self.hazwatch.process.poll() is None
