@@ -309,7 +309,8 @@ class Console:
             await response.write(b"retry: 1000\n\n")
             while self._session(request) is not None:
                 try:
-                    event = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                    async with asyncio.timeout(HEARTBEAT_S):
+                        event = await queue.get()
                 except TimeoutError:
                     await response.write(b": heartbeat\n\n")
                     continue

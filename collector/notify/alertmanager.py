@@ -131,7 +131,8 @@ class AlertmanagerFeed:
                 self._wake.clear()
                 waits = [await self._sync_safely(client, s) for s in self.subscribers]
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, min(waits)))
+                    async with asyncio.timeout(max(0.01, min(waits))):
+                        await self._wake.wait()
 
     async def close(self) -> None:
         """Nothing to flush: Alertmanager lets firing alerts run to their endsAt, and the next start re-posts."""

@@ -120,7 +120,8 @@ class WebhookNotifier:
                 self._start_due(client)
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
 
     async def close(self) -> None:
         """Persist what arrived during shutdown; undelivered events stay in the outbox for the next start."""

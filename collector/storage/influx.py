@@ -230,7 +230,8 @@ class InfluxSink:
         await self._prepare()
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.flush_interval)
+                async with asyncio.timeout(self.settings.flush_interval):
+                    await self._wake.wait()
             self._wake.clear()
             if not self.prepared:
                 await self._prepare()

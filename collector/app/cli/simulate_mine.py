@@ -29,7 +29,8 @@ async def _serve(servers: MineModbusServers, duration: float | None) -> None:
     try:
         await servers.start()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=duration)
+            async with asyncio.timeout(duration):
+                await stop.wait()
     finally:
         await servers.stop()
 

@@ -162,9 +162,8 @@ class ModbusSource:
             await asyncio.sleep(max(0.0, self._last_answer + device.request_delay - time.monotonic()))
         deadline = device.timeout * (device.retries + 2)
         try:
-            return await asyncio.wait_for(
-                read(request.address, count=request.count, device_id=request.unit_id), timeout=deadline
-            )
+            async with asyncio.timeout(deadline):
+                return await read(request.address, count=request.count, device_id=request.unit_id)
         finally:
             self._last_answer = time.monotonic()
 
