@@ -1,6 +1,6 @@
 """Refuse weak secrets before anything starts: `hazwatch check` and `hazwatch run` exit 2 naming the field.
 
-A webhook signing secret or an operator API token that is short, or still the `change-me` of the
+A webhook signing secret, the response-link secret or an operator API token that is short, or still the `change-me` of the
 shipped templates, lets anyone who reads one signature (or guesses) forge alarms or silence sensors.
 A secret that is not set is not a problem here: `run` refuses a missing webhook secret on its own,
 and starts no API without a token.
@@ -37,6 +37,10 @@ def secret_problems(config: HazwatchConfig, api_token: bool = True) -> list[Secr
             own = f"${subscriber.secret_env}" if subscriber.secret_env else subscriber.secret_file
             field = f"webhooks.subscribers[{index}] ({subscriber.name}) secret ({own})"
             _check(problems, field, subscriber.secret_env, subscriber.secret_file)
+    responses = webhooks.responses
+    if responses.public_url:
+        source = f"${responses.secret_env}" if os.environ.get(responses.secret_env or "") else responses.secret_file
+        _check(problems, f"webhooks.responses.secret ({source})", responses.secret_env, responses.secret_file)
     if api_token:
         _check(problems, f"${TOKEN_ENV}", TOKEN_ENV, None)
     return problems

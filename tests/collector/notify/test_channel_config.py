@@ -74,7 +74,7 @@ def test_the_documented_robot_and_response_settings_load(tmp_path):
 
 def test_hazwatch_run_refuses_response_links_without_a_secret_before_anything_starts(tmp_path, monkeypatch):
     monkeypatch.delenv("HAZWATCH_RESPONSE_SECRET", raising=False)
-    monkeypatch.setenv("HAZWATCH_WEBHOOK_SECRET", "s")
+    monkeypatch.setenv("HAZWATCH_WEBHOOK_SECRET", "a-webhook-secret-long-enough")
     path = with_webhooks(tmp_path, {"responses": {"public_url": "https://hazwatch.plant.example"}})
     result = CliRunner().invoke(app, ["run", str(path)])
     assert result.exit_code == 2, result.output
