@@ -1,7 +1,8 @@
 """Refuse weak secrets before anything starts: `hazwatch check` and `hazwatch run` exit 2 naming the field.
 
-A webhook signing secret, the response-link secret or an operator API token that is short, or still the `change-me` of the
-shipped templates, lets anyone who reads one signature (or guesses) forge alarms or silence sensors.
+A webhook signing secret, the response-link secret or an operator API token that is short, or still the
+`change-me` of the shipped templates, lets anyone who reads one signature (or guesses) forge alarms or silence
+sensors.
 A secret that is not set is not a problem here: `run` refuses a missing webhook secret on its own,
 and starts no API without a token.
 """
