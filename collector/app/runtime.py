@@ -228,7 +228,9 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         detector = NoDetection()
     else:
         # Restored alarms are checked against the first readings: confirmed, or cleared (latched stays latched).
-        detector = RestartCheck(stack, lifecycle, restart_windows(registry)) if restored else stack
+        # A restored detector snapshot already carries the windows those alarms came from: its own rules decide.
+        checked = restored and resumed_from is None
+        detector = RestartCheck(stack, lifecycle, restart_windows(registry)) if checked else stack
     journal = storage if isinstance(storage, InfluxSink) else None
     pipeline = Pipeline(sources, detector, reading_sinks, event_sinks, intake=intake, journal=journal)
 
