@@ -19,6 +19,19 @@ from tests.support.waiting import wait_until
 CLI = [sys.executable, "-c", "from collector.app.cli import main; main()"]
 
 
+def unstamped_sensors(config_path: Path = PLANT_EXAMPLE) -> set[str]:
+    """Sensors whose payloads carry no time (the tank PLC's plain numbers): hazwatch stamps them on receipt, so
+    two processes stamp them differently, and one redelivered after a kill -9 is a second point (at-least-once)."""
+    document = yaml.safe_load(Path(config_path).read_text())
+    return {
+        sensor
+        for site in document["sites"]
+        for device in site["devices"]
+        if device.get("protocol") == "mqtt" and all(not t.get("time_path") for t in device.get("topics", []))
+        for sensor in device.get("sensors", [])
+    }
+
+
 def plant_config(tmp_path: Path, database: str, by: str = "device", **extra: object) -> Path:
     """The example plant, storing into `database`, without the example's webhook receivers (none run here)."""
     document = yaml.safe_load(PLANT_EXAMPLE.read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ from collector.app.localservices import local_influxd
 from hazwatch.config import SensorRegistry, load_config
 from hazwatch.config.partition import PartitionSpec, owned_sensors
 from tests.support.waiting import wait_until_settled
-from tests.support.workers import plant_config, plant_scenario, simulate_plant, worker
+from tests.support.workers import plant_config, plant_scenario, simulate_plant, unstamped_sensors, worker
 
 EVENTS = [
     {"at": 3, "type": "offset", "sensor": "LD-NH3-1", "offset": 70.0},  # gas detection system
@@ -42,7 +42,7 @@ def _events(influxd, database: str, until_ns: int) -> list[tuple[str, str, str, 
     return [tuple(row[1:]) for s in influxd.query(q, database) for row in s["values"]]
 
 
-UNSTAMPED = {"T201-LT", "T201-PT", "T201-TT", "T202-LT", "T202-PT", "T202-TT"}
+UNSTAMPED = unstamped_sensors()
 """The tank PLC publishes plain numbers: their time is when a worker received them, so the event id (which
 includes that time) differs by the milliseconds between two processes' receipts; every other device stamps
 its readings, and there the ids are equal."""

@@ -17,7 +17,7 @@ import pytest
 
 from collector.app.localservices import local_influxd
 from tests.support.waiting import wait_until, wait_until_settled
-from tests.support.workers import plant_config, plant_scenario, simulate_plant, worker
+from tests.support.workers import plant_config, plant_scenario, simulate_plant, unstamped_sensors, worker
 
 EVENTS = [
     {"at": 3, "type": "offset", "sensor": "LD-NH3-1", "offset": 70.0},  # raised before the kill
@@ -25,7 +25,7 @@ EVENTS = [
     {"at": 22, "type": "offset", "sensor": "LD-NH3-1", "offset": -70.0},  # cleared after the restart
 ]
 DOWN_S, DURATION_S = 3.0, 28.0
-UNSTAMPED = {"T201-LT", "T201-PT", "T201-TT", "T202-LT", "T202-PT", "T202-TT"}
+UNSTAMPED = unstamped_sensors()
 """Plain-number topics: stamped on receipt, so a worker that receives them late (after its restart) stamps
 them late; their events are compared without the id (see test_partitioned_workers.py)."""
 
