@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/lint-imports
-.venv/bin/python -m pytest -q -n 4 --dist loadfile "$@"
+.venv/bin/python -m pytest -q -n 4 --dist loadfile --max-worker-restart 0 "$@"

@@ -63,6 +63,10 @@ class ModbusSource:
         try:
             while True:
                 batch = await self.poll_once()
+                if asyncio.current_task().cancelling():
+                    # pymodbus waits with asyncio.wait_for, which on Python 3.11 can swallow our cancellation:
+                    # the task is still marked as being cancelled, so stop here rather than poll on forever.
+                    raise asyncio.CancelledError
                 emit(batch)
                 metrics.READINGS_INGESTED.labels("modbus").inc(len(batch))
                 next_poll = max(next_poll + self.device.poll_interval, time.monotonic())
