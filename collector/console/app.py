@@ -271,14 +271,8 @@ class Console:
 
     def _kpi_context(self) -> dict[str, object]:
         kpis = self.feed.kpis()
-        interval_ns = 600 * NS
-        counts = [0] * 144
-        for record in self.feed._records:
-            if record.transition == "raise":
-                index = int((record.time_ns - kpis.start_ns) // interval_ns)
-                if 0 <= index < len(counts):
-                    counts[index] += 1
-        top = max(counts) or 1
+        counts = kpis.per_interval
+        top = max(counts, default=0) or 1
         bars = [{"x": i * 4, "h": round(40 * c / top, 1), "count": c} for i, c in enumerate(counts)]
         return {
             "kpis": kpis,

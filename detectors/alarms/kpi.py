@@ -71,6 +71,8 @@ class AlarmKpis:
 
     alarms_last_interval: int = 0
     """Activations in the last `interval_s` before `end_ns`: the live 'alarms per 10 min' figure."""
+    per_interval: list[int] = field(default_factory=list)
+    """Activations in each `interval_s` from `start_ns`, oldest first (the alarm-rate plot)."""
 
     @property
     def hours(self) -> float:
@@ -132,6 +134,7 @@ def compute_kpis(
         bad_actors=Counter({k: len(v) for k, v in by_key.items()}).most_common(top),
         priority_split={p: 100.0 * n / len(raises) for p, n in priorities.most_common()},
         alarms_last_interval=int(np.count_nonzero(times > end_ns - interval_ns)),
+        per_interval=buckets.tolist(),
     )
 
 
