@@ -107,6 +107,7 @@ class MqttSitePublisher:
         if self.tls:
             self.client.tls_set_context((tls_files or TlsFiles()).context())
         self.client.reconnect_delay_set(0.5, 1)
+        self.client.max_inflight_messages_set(1000)  # an outage's backlog drains in a few round trips, not 20 at a time
         self._in_flight: list[paho.MQTTMessageInfo] = []
         self._connected = True
 

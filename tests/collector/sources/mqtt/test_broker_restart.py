@@ -58,12 +58,12 @@ def test_after_a_broker_kill_the_simulator_survives_and_the_first_reading_arrive
         slots = np.array([plant_registry.slot(SITE, s) for s in ("R101-TT-A", "R101-PT")])
         runner.wait_for_slots(slots, timeout=60)
 
-        restarted = kill_and_restart(broker, down_for=5.0)
+        restarted = kill_and_restart(broker, down_for=8.0)  # paho's default backoff: next try 7 s after
         restarted_ns = time.time_ns()
         runner.wait_for_slots(slots, since_ns=restarted_ns, timeout=30)
         first_reading_s = time.monotonic() - restarted
         print(f"first reading {first_reading_s:.2f} s after the broker came back")
-        assert first_reading_s < 4.0, f"first reading {first_reading_s:.1f} s after the broker came back"
+        assert first_reading_s < 5.0, f"first reading {first_reading_s:.1f} s after the broker came back"
         assert simulator.poll() is None, "hazwatch simulate plant survived its broker dying"
     finally:
         simulator.send_signal(signal.SIGINT)
