@@ -76,7 +76,7 @@ def test_an_operator_acknowledges_the_face_methane_alarm_and_a_second_screen_fol
         row = first.wait_for_selector(FACE, timeout=90_000)
         seen_s = time.time()
         reading_s = int(row.get_attribute("data-raised-ns")) / 1e9
-        assert seen_s - reading_s < 1.0, f"the alarm reached the page {seen_s - reading_s:.2f} s after its reading"
+        assert seen_s - reading_s < 2.0, f"the alarm reached the page {seen_s - reading_s:.2f} s after its reading"
         assert row.get_attribute("data-state") == "unacknowledged"
         assert "st-unacknowledged" in row.get_attribute("class")
         IMAGES.mkdir(parents=True, exist_ok=True)

@@ -88,7 +88,7 @@ async def test_a_receiver_trickling_its_answer_delays_no_event_to_another_subscr
 
     delays = {d.payload["event_id"]: d.received_at - submitted[d.payload["event_id"]] for d in healthy.received}
     assert set(delays) == set(submitted)
-    assert max(delays.values()) < 1.0, f"worst delay to the healthy subscriber {max(delays.values()):.2f} s"
+    assert max(delays.values()) < 2.0, f"worst delay to the healthy subscriber {max(delays.values()):.2f} s"
     first = slow.started[0]
     before_any_deadline = [t for t in slow.started if t - first < settings.timeout - 0.5]
     assert len(before_any_deadline) == settings.max_concurrent_per_subscriber, "the slow one held only its share"

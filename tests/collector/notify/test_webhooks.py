@@ -44,7 +44,7 @@ async def test_face_methane_alarm_power_cut_and_clear_arrive_signed_in_order_wit
         ("clear", "power_cut", "latched"),
     ]
     assert all(d.signature_valid for d in receiver.received)
-    assert all(d.received_at - t < 1.0 for d, t in zip(receiver.received, submitted, strict=True))
+    assert all(d.received_at - t < 2.0 for d, t in zip(receiver.received, submitted, strict=True))
     first = got[0]
     assert (first["site"], first["area"], first["sensor"], first["kind"], first["unit"]) == (
         "xinyuan-mine",
