@@ -151,6 +151,15 @@ def _health_lines(configs: list[HazwatchConfig], now_ns: int) -> str:
             metrics.DEVICE_ONLINE.remove(site, device)
 
 
+def write_heartbeat(url: str, configs: list[HazwatchConfig]) -> None:
+    """One health sample stamped now, as a running hazwatch writes every 10 s: the fixture's own heartbeats
+    fall out of a dashboard's last-minute panels once the session is more than a minute old."""
+    writer = HealthWriter(write=lambda _: None, instance="fixture-host", clock=time.time_ns)
+    database = configs[0].influxdb.database
+    response = httpx.post(f"{url}/write", params={"db": database, "precision": "ns"}, content=writer.sample())
+    assert response.status_code == 204, response.text
+
+
 def _query(client: httpx.Client, url: str, statement: str, database: str) -> None:
     response = client.post(f"{url}/query", params={"q": statement, "db": database})
     response.raise_for_status()

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from grafana_macros import expand
+from schema_fixture import write_heartbeat
 
 from dashboards.alerting import deadman_rule
 from hazwatch.config import SensorRegistry
@@ -67,6 +68,7 @@ def _non_null_values(series: list[dict]) -> int:
 def test_every_query_returns_data_from_a_filled_influxdb(example_configs, example_dashboards, filled_influxd):
     """Once with every variable at "All", once narrowed to one area and a sensor that has alarmed."""
     influxd, facts = filled_influxd
+    write_heartbeat(influxd.url, example_configs)
     sites = {s.id for c in example_configs for s in c.sites}
     area_of = {s.key: s.area for c in example_configs for s in SensorRegistry.from_config(c)}
     empty = []
