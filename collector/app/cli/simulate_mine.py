@@ -50,8 +50,8 @@ def mine(
 ) -> None:
     """Serve every Modbus register of a mine config with plausible values (noise, shearer cycle)."""
     from hazwatch.config.schema import ModbusDevice
-    from simulators.mine import MineModel
     from simulators.modbus_server import MineModbusServers
+    from simulators.physics.presets import mine_preset
     from simulators.scenarios.loader import load_scenario, scenario_model
 
     if export is not None:
@@ -70,7 +70,7 @@ def mine(
     model = (
         scenario_model(loaded, load_scenario(scenario))
         if scenario
-        else MineModel(site, seed=seed, methane_event_at_s=5.0 if methane_event else None)
+        else mine_preset(site, seed=seed, methane_event_at_s=5.0 if methane_event else None)
     )
     servers = MineModbusServers(site, model, port_override=ports, host=host)
     for device, (bind, port) in servers.endpoints.items():
