@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -81,7 +81,6 @@ class HealthParams:
     """Value at which a path member counts as alarming (its first high limit)."""
     zero_band: np.ndarray | None = None
     """A reading within this of 0 counts as 'reads zero' for the tampering check."""
-    path_names: Sequence[str] = field(default_factory=tuple)
     long_offline_after_s: np.ndarray | None = None
     """Silent this long escalates offline to level 2 ('long offline', what a safety bureau is sent)."""
 
@@ -487,13 +486,11 @@ def health_params(setup: Setup) -> HealthParams:
         if s.device is not None:
             device_of[s.slot] = devices.setdefault((s.site, s.device), len(devices))
     paths: list[list[int]] = []
-    names: list[str] = []
     for site in config.sites:
         for area in site.areas:
-            for i, path in enumerate(area.airflow_paths):
+            for path in area.airflow_paths:
                 slots = [registry.slot(site.id, ref) for ref in path]
                 paths.append([slot for slot in slots if slot is not None])
-                names.append(f"{site.id}/{area.id} path {i + 1}")
     in_range = np.array([s.detect.wants("range") for s in sensors], dtype=bool)
     return HealthParams(
         range_min=np.where(in_range, registry.range_min, -np.inf),
@@ -509,7 +506,6 @@ def health_params(setup: Setup) -> HealthParams:
         device=device_of,
         device_names=[f"{site}/{device}" for site, device in devices],
         airflow_paths=paths,
-        path_names=names,
         path_alarm=np.array([first_high_limit(s.limits) for s in sensors]),
         zero_band=ZERO_BAND_FRACTION * span,
     )

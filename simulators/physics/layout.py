@@ -30,11 +30,6 @@ class SiteLayout:
         registry = SensorRegistry.from_config(config)
         return cls(site, [s for s in registry if s.site == site.id])
 
-    @classmethod
-    def from_site(cls, site: Site) -> SiteLayout:
-        """The layout of one site on its own: a site's sensors, limits and devices need nothing else of a config."""
-        return cls.from_config(HazwatchConfig(sites=[site]))
-
     @property
     def ids(self) -> list[str]:
         return [s.sensor for s in self.sensors]
