@@ -22,6 +22,7 @@ from detectors.engine.frame import NEVER, PAD, Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.scan import changed_cells, last_decision
 from detectors.engine.setup import Setup
+from hazwatch.config.detection import DetectionSettings
 from hazwatch.config.kinds import BINARY_KINDS, GAS_KINDS, SensorKind
 from hazwatch.config.limits import first_high_limit
 from hazwatch.config.registry import SensorInfo
@@ -516,17 +517,20 @@ RULE = RuleDeclaration(
     phase=Phase.HEALTH,
     build=lambda setup: HealthDetector(health_params(setup), setup.labels, setup.units),
     parameters=(
-        Parameter("offline_after_intervals", "3", "poll intervals", "DOMAIN.md §3: offline is a gap, never zero; "
-                  "engineering choice: three missed polls, so one lost packet is not an alarm"),
-        Parameter("long_offline_after_s", "300", "s", "engineering choice: what a safety bureau is sent"),
-        Parameter("range_margin_fraction", "0.02", "fraction of range", "engineering choice: zero drift and "
-                  "span error (DOMAIN.md §3 sensor specifications)"),
-        Parameter("stuck_after_s", "3600; air velocity 1800; binary kinds never", "s", "engineering choice "
+        Parameter.of(DetectionSettings, "offline_after_intervals", "poll intervals", "DOMAIN.md §3: offline is a "
+                     "gap, never zero; engineering choice: three missed polls, so one lost packet is not an alarm"),
+        Parameter.of(DetectionSettings, "long_offline_after_s", "s", "engineering choice: what a safety bureau is "
+                     "sent"),
+        Parameter.of(DetectionSettings, "range_margin_fraction", "fraction of range", "engineering choice: zero "
+                     "drift and span error (DOMAIN.md §3 sensor specifications)"),
+        Parameter("stuck_after_s", f"{STUCK_AFTER_S[SensorKind.CH4]:g}; air velocity "
+                  f"{STUCK_AFTER_S[SensorKind.AIR_VELOCITY]:g}; binary kinds never", "s", "engineering choice "
                   "(DOMAIN.md §4: stuck value, incl. 0.00 tampering)"),
-        Parameter("spike_jump_fraction", "0.5 (analog kinds)", "fraction of range", "DOMAIN.md §4: 1–2 sample "
-                  "spikes near full scale"),
-        Parameter("spike_hold_s", "300", "s", "engineering choice: repeated interference is one alarm"),
-        Parameter("zero_band", "0.25 % of the range", "sensor unit", "engineering choice: 0.01 % on a 0–4 % CH4 "
-                  "head, inside its ±0.10 error (DOMAIN.md §3); airflow-path tampering check (DOMAIN.md §3)"),
+        Parameter("spike_jump_fraction", f"{SPIKE_JUMP_FRACTION:g} (analog kinds)", "fraction of range",
+                  "DOMAIN.md §4: 1–2 sample spikes near full scale"),
+        Parameter("spike_hold_s", f"{SPIKE_HOLD_S:g}", "s", "engineering choice: repeated interference is one alarm"),
+        Parameter("zero_band", f"{ZERO_BAND_FRACTION * 100:g} % of the range", "sensor unit", "engineering choice: "
+                  "0.01 % on a 0–4 % CH4 head, inside its ±0.10 error (DOMAIN.md §3); airflow-path tampering check "
+                  "(DOMAIN.md §3)"),
     ),
 )
