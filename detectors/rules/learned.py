@@ -88,14 +88,6 @@ class LearnedParams:
     rounding is not an anomaly."""
 
 
-def learned_params(n: int, members: np.ndarray, settings: LearnedSettings | None = None) -> LearnedParams:
-    """The same settings (default: the rule's defaults) for the `members` slots, the others left out."""
-    chosen: list[LearnedSettings | None] = [None] * n
-    for slot in np.arange(n)[members].tolist():
-        chosen[slot] = settings or LearnedSettings()
-    return params_from(chosen)
-
-
 def params_from(chosen: Sequence[LearnedSettings | None]) -> LearnedParams:
     """Per-slot arrays from each slot's settings; None (a NaN budget) leaves the slot out of the rule."""
     fill = [c or LearnedSettings() for c in chosen]
