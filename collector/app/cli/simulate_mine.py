@@ -43,7 +43,7 @@ def mine(
     port_offset: Annotated[int, typer.Option(help="added to every device's configured port")] = 0,
     duration: Annotated[float | None, typer.Option(help="seconds to run (default: until Ctrl-C)")] = None,
     methane_event: Annotated[
-        bool, typer.Option(help="face CH4 (T1) rises through 1.0 % and 1.5 % about 5 s after start, then falls")
+        bool, typer.Option(help="face methane surge 5 s after start: T0, T1, shearer pass 1.0 % and 1.5 %, then fall")
     ] = False,
     scenario: ScenarioOption = None,
     export: ExportOption = None,
