@@ -27,7 +27,7 @@ from benchmarks.e2e_site import TOPIC
 from benchmarks.fleet import template_site
 from benchmarks.procs import ROOT
 from collector.app.localservices import free_port, local_influxd, local_mosquitto
-from simulators.mine import MineModel
+from simulators.physics.presets import mine_preset
 
 COPIES = 10
 """The example mine ×10 per gateway: 480 readings per payload."""
@@ -80,7 +80,7 @@ class WebhookLog:
 def gateway_items(variants: int = 4, seed: int = 3) -> list[bytes]:
     """The `points` list of one site's payload, in a few value variants (each series keeps moving)."""
     template = template_site()
-    model = MineModel(template, seed=seed)
+    model = mine_preset(template, seed=seed)
     ids = [f"{s.id}-{k}" for k in range(COPIES) for area in template.areas for s in area.sensors]
     out = []
     for v in range(variants):

@@ -2,7 +2,7 @@
 
 Every measurement needs N sensors configured like a real mine (the same kinds, locations and
 therefore the same default limits and detector settings), so the example site is replicated
-with new ids through the config model, and its MineModel supplies realistic normal readings.
+with new ids through the config model, and the mine preset of the simulator supplies realistic normal readings.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hazwatch.config.loader import load_config
 from hazwatch.config.registry import SensorRegistry
 from hazwatch.config.schema import HazwatchConfig, Site
 from hazwatch.quality import Quality
-from simulators.mine import MineModel
+from simulators.physics.presets import mine_preset
 
 EXAMPLE_MINE = MINE_EXAMPLE
 POLL_INTERVAL_NS = 2_000_000_000
@@ -77,7 +77,7 @@ def build_fleet(target_sensors: int, cycles: int = 16, seed: int = 7) -> Fleet:
     sites = max(1, math.floor(target_sensors / per_site + 0.5))
     config = replicate(sites, template)
     registry = SensorRegistry.from_config(config)
-    model = MineModel(template, seed=seed)
+    model = mine_preset(template, seed=seed)
     rng = np.random.default_rng(seed)
     rows = []
     for k in range(cycles):

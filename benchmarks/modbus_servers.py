@@ -8,14 +8,14 @@ import json
 import sys
 
 from benchmarks.modbus import modbus_fleet
-from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
+from simulators.physics.presets import mine_preset
 
 
 async def main(sites: int, ports: list[int]) -> None:
     config = modbus_fleet(sites, ports)
     servers = [
-        MineModbusServers(site, MineModel(site, seed=i), update_interval=None) for i, site in enumerate(config.sites)
+        MineModbusServers(site, mine_preset(site, seed=i), update_interval=None) for i, site in enumerate(config.sites)
     ]
     for server in servers:
         await server.start()

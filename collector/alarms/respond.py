@@ -110,10 +110,10 @@ STATE_WORDS_ZH = {
 }
 
 
-def language(accept_language: str) -> str:
-    """'zh' when the reader's most preferred language is Chinese, else 'en'."""
-    best, best_q = "en", -1.0
-    for part in accept_language.split(","):
+def preferred_languages(accept_language: str | None) -> list[str]:
+    """The primary language tags of an Accept-Language header, most preferred first (q-values honoured)."""
+    ranked: list[tuple[float, str]] = []
+    for part in (accept_language or "").split(","):
         tag, _, params = part.strip().partition(";")
         q = 1.0
         if params.strip().startswith("q="):
@@ -121,9 +121,14 @@ def language(accept_language: str) -> str:
                 q = float(params.strip()[2:])
             except ValueError:
                 q = 0.0
-        if tag and q > best_q:
-            best, best_q = ("zh" if tag.lower().startswith("zh") else "en"), q
-    return best
+        ranked.append((q, tag.strip().lower().split("-")[0]))
+    return [tag for _, tag in sorted(ranked, key=lambda r: -r[0]) if tag]
+
+
+def language(accept_language: str) -> str:
+    """'zh' when the reader's most preferred language is Chinese, else 'en'."""
+    preferred = preferred_languages(accept_language)
+    return "zh" if preferred and preferred[0].startswith("zh") else "en"
 
 
 @dataclass

@@ -26,11 +26,10 @@ from hazwatch.config import HazwatchConfig, load_configs
 from hazwatch.config.examples import MINE_EXAMPLE, PLANT_EXAMPLE
 from hazwatch.config.schema import ModbusDevice
 from hazwatch.quality import Quality
-from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
 from simulators.mqtt_publisher import MqttSitePublisher
 from simulators.overlay import QualityOverlay, ScriptedState
-from simulators.plant import PlantModel
+from simulators.physics.presets import mine_preset, plant_preset
 
 log = logging.getLogger("hazwatch.demo")
 
@@ -145,7 +144,7 @@ async def run_demo(options: DemoOptions) -> int:
                 MineModbusServers(
                     site,
                     QualityOverlay(
-                        MineModel(site, seed=options.seed, methane_event_at_s=METHANE_EVENT_AT_S), DEMO_STATES
+                        mine_preset(site, seed=options.seed, methane_event_at_s=METHANE_EVENT_AT_S), DEMO_STATES
                     ),
                 )
                 for site in config.sites
@@ -153,7 +152,7 @@ async def run_demo(options: DemoOptions) -> int:
             ]
             publishers = [
                 MqttSitePublisher(
-                    site, QualityOverlay(PlantModel(site, seed=options.seed), DEMO_STATES), mqtt_url, protocol
+                    site, QualityOverlay(plant_preset(site, seed=options.seed), DEMO_STATES), mqtt_url, protocol
                 )
                 for site in config.sites
                 if any(d.protocol == "mqtt" for d in site.devices)

@@ -6,6 +6,8 @@ translated here.
 
 from __future__ import annotations
 
+from collector.alarms.respond import preferred_languages
+
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "title": "Alarm summary",
@@ -134,17 +136,4 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 def language(accept_language: str | None) -> str:
     """The first of the browser's languages we speak (q-values honoured), else English."""
-    ranked: list[tuple[float, str]] = []
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        ranked.append((q, tag.strip().lower().split("-")[0]))
-    for _, tag in sorted(ranked, key=lambda r: -r[0]):
-        if tag in MESSAGES:
-            return tag
-    return "en"
+    return next((tag for tag in preferred_languages(accept_language) if tag in MESSAGES), "en")

@@ -1,12 +1,11 @@
-"""Alarm events to the log (one key=value line each) and to a JSON-lines file (the KPI input)."""
+"""Alarm events to the log: one key=value line each."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
-from collector.notify.payload import PayloadBuilder, encode
+from collector.notify.payload import PayloadBuilder
 from hazwatch.config import SensorRegistry
 from hazwatch.events import AlarmEvent
 
@@ -37,24 +36,3 @@ class LogEventSink:
 
     async def close(self) -> None:
         return None
-
-
-class JsonlEventSink:
-    """Appends each event's webhook payload as one JSON line: `hazwatch alarms kpi --from FILE` reads it."""
-
-    def __init__(self, registry: SensorRegistry, path: Path | str) -> None:
-        self.builder = PayloadBuilder(registry)
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("ab")
-
-    def submit_events(self, events: Sequence[AlarmEvent]) -> None:
-        for event in events:
-            self._file.write(encode(self.builder.build(event)) + b"\n")
-        self._file.flush()
-
-    async def run(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        self._file.close()

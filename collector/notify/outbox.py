@@ -258,10 +258,6 @@ class Outbox:
         """Deliveries only in memory because the disk refused them."""
         return len(self._held)
 
-    def pending_by_subscriber(self) -> dict[str, int]:
-        rows = self._db.execute("SELECT subscriber, COUNT(*) FROM deliveries GROUP BY subscriber").fetchall()
-        return dict(rows)
-
     # ---- call and response ----------------------------------------------------------------
 
     def track_escalation(self, item: PendingEscalation) -> None:

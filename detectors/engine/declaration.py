@@ -50,6 +50,24 @@ class Parameter:
     source: str
     """Where the default comes from: a DOMAIN.md section, a regulation, or 'engineering choice: why'."""
 
+    @classmethod
+    def of(cls, model: type[BaseModel], name: str, unit: str, source: str) -> Parameter:
+        """Parameters that are fields of a settings model (`name`: one field or several, comma-separated), with
+        the model's defaults: what the docs say a default is cannot drift from what the code uses."""
+        fields = [field.strip() for field in name.split(",")]
+        return cls(name, ", ".join(spoken(model.model_fields[f].default) for f in fields), unit, source)
+
+
+def spoken(value: float) -> str:
+    """A default as people say it: seconds of whole days or hours (a day or more) in days or hours, else the number."""
+    if isinstance(value, float) and value >= 3600:
+        if value % 86400 == 0:
+            days = int(value // 86400)
+            return f"{days} day" if days == 1 else f"{days} days"
+        if value % 3600 == 0:
+            return f"{int(value // 3600)} h"
+    return f"{value:g}"
+
 
 @dataclass(frozen=True)
 class RuleDeclaration:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from detectors.engine.frame import NEVER, PAD, Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.scan import changed_cells, last_decision
 from detectors.engine.setup import Setup
+from hazwatch.config.detection import DetectionSettings
 from hazwatch.config.kinds import BINARY_KINDS, GAS_KINDS, SensorKind
 from hazwatch.config.limits import first_high_limit
 from hazwatch.config.registry import SensorInfo
@@ -81,7 +82,6 @@ class HealthParams:
     """Value at which a path member counts as alarming (its first high limit)."""
     zero_band: np.ndarray | None = None
     """A reading within this of 0 counts as 'reads zero' for the tampering check."""
-    path_names: Sequence[str] = field(default_factory=tuple)
     long_offline_after_s: np.ndarray | None = None
     """Silent this long escalates offline to level 2 ('long offline', what a safety bureau is sent)."""
 
@@ -487,13 +487,11 @@ def health_params(setup: Setup) -> HealthParams:
         if s.device is not None:
             device_of[s.slot] = devices.setdefault((s.site, s.device), len(devices))
     paths: list[list[int]] = []
-    names: list[str] = []
     for site in config.sites:
         for area in site.areas:
-            for i, path in enumerate(area.airflow_paths):
+            for path in area.airflow_paths:
                 slots = [registry.slot(site.id, ref) for ref in path]
                 paths.append([slot for slot in slots if slot is not None])
-                names.append(f"{site.id}/{area.id} path {i + 1}")
     in_range = np.array([s.detect.wants("range") for s in sensors], dtype=bool)
     return HealthParams(
         range_min=np.where(in_range, registry.range_min, -np.inf),
@@ -509,7 +507,6 @@ def health_params(setup: Setup) -> HealthParams:
         device=device_of,
         device_names=[f"{site}/{device}" for site, device in devices],
         airflow_paths=paths,
-        path_names=names,
         path_alarm=np.array([first_high_limit(s.limits) for s in sensors]),
         zero_band=ZERO_BAND_FRACTION * span,
     )
@@ -520,17 +517,20 @@ RULE = RuleDeclaration(
     phase=Phase.HEALTH,
     build=lambda setup: HealthDetector(health_params(setup), setup.labels, setup.units),
     parameters=(
-        Parameter("offline_after_intervals", "3", "poll intervals", "DOMAIN.md §3: offline is a gap, never zero; "
-                  "engineering choice: three missed polls, so one lost packet is not an alarm"),
-        Parameter("long_offline_after_s", "300", "s", "engineering choice: what a safety bureau is sent"),
-        Parameter("range_margin_fraction", "0.02", "fraction of range", "engineering choice: zero drift and "
-                  "span error (DOMAIN.md §3 sensor specifications)"),
-        Parameter("stuck_after_s", "3600; air velocity 1800; binary kinds never", "s", "engineering choice "
+        Parameter.of(DetectionSettings, "offline_after_intervals", "poll intervals", "DOMAIN.md §3: offline is a "
+                     "gap, never zero; engineering choice: three missed polls, so one lost packet is not an alarm"),
+        Parameter.of(DetectionSettings, "long_offline_after_s", "s", "engineering choice: what a safety bureau is "
+                     "sent"),
+        Parameter.of(DetectionSettings, "range_margin_fraction", "fraction of range", "engineering choice: zero "
+                     "drift and span error (DOMAIN.md §3 sensor specifications)"),
+        Parameter("stuck_after_s", f"{STUCK_AFTER_S[SensorKind.CH4]:g}; air velocity "
+                  f"{STUCK_AFTER_S[SensorKind.AIR_VELOCITY]:g}; binary kinds never", "s", "engineering choice "
                   "(DOMAIN.md §4: stuck value, incl. 0.00 tampering)"),
-        Parameter("spike_jump_fraction", "0.5 (analog kinds)", "fraction of range", "DOMAIN.md §4: 1–2 sample "
-                  "spikes near full scale"),
-        Parameter("spike_hold_s", "300", "s", "engineering choice: repeated interference is one alarm"),
-        Parameter("zero_band", "0.25 % of the range", "sensor unit", "engineering choice: 0.01 % on a 0–4 % CH4 "
-                  "head, inside its ±0.10 error (DOMAIN.md §3); airflow-path tampering check (DOMAIN.md §3)"),
+        Parameter("spike_jump_fraction", f"{SPIKE_JUMP_FRACTION:g} (analog kinds)", "fraction of range",
+                  "DOMAIN.md §4: 1–2 sample spikes near full scale"),
+        Parameter("spike_hold_s", f"{SPIKE_HOLD_S:g}", "s", "engineering choice: repeated interference is one alarm"),
+        Parameter("zero_band", f"{ZERO_BAND_FRACTION * 100:g} % of the range", "sensor unit", "engineering choice: "
+                  "0.01 % on a 0–4 % CH4 head, inside its ±0.10 error (DOMAIN.md §3); airflow-path tampering check "
+                  "(DOMAIN.md §3)"),
     ),
 )

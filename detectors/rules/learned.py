@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import Field
 
 from detectors.alarms.conditions import ConditionChange
-from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
+from detectors.engine.declaration import Parameter, Phase, RuleDeclaration, spoken
 from detectors.engine.frame import Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.scan import changed_cells, last_decision, run_start
@@ -86,14 +86,6 @@ class LearnedParams:
     scale_floor: np.ndarray
     """Smallest deviation counted as normal, as a fraction of the signal's spread: a noiseless signal's
     rounding is not an anomaly."""
-
-
-def learned_params(n: int, members: np.ndarray, settings: LearnedSettings | None = None) -> LearnedParams:
-    """The same settings (default: the rule's defaults) for the `members` slots, the others left out."""
-    chosen: list[LearnedSettings | None] = [None] * n
-    for slot in np.arange(n)[members].tolist():
-        chosen[slot] = settings or LearnedSettings()
-    return params_from(chosen)
 
 
 def params_from(chosen: Sequence[LearnedSettings | None]) -> LearnedParams:
@@ -453,15 +445,17 @@ RULE = RuleDeclaration(
     build=lambda setup: LearnedNormalDetector(learned_params_of(setup), setup.labels, setup.units),
     settings=LearnedSettings,
     parameters=(
-        Parameter("budget_per_day", "1 (generic sensors; others only with detect.rules.learned)", "alarms/sensor-day",
+        Parameter("budget_per_day",
+                  f"{spoken(LearnedSettings.model_fields['budget_per_day'].default)} (generic sensors; others only "
+                  "with detect.rules.learned)", "alarms/sensor-day",
                   "ISA-18.2 ≤ 1 alarm per 10 min per operator in normal operation = 144 a day for ~100 sensors"),
-        Parameter("min_surprise, max_surprise", "4, 5", "robust z",
-                  "engineering choice: tuned on NAB with one config for all 58 files (docs/evaluation.md)"),
-        Parameter("smooth_readings, warmup_readings, warmup_s", "3, 288, 1 day", "readings, s",
-                  "engineering choice: one odd reading is noise; a daily cycle is learned before judging"),
-        Parameter("adapt_after_s, hold_s", "1 day, 12 h", "s",
-                  "engineering choice (NAB): one alarm per burst; a new operating point is relearned, not alarmed"),
-        Parameter("level_s, error_s, scale_floor", "3 days, 7 days, 0.02", "s, fraction of spread",
-                  "engineering choice: slow level so daily/weekly patterns go to the pattern tables"),
+        Parameter.of(LearnedSettings, "min_surprise, max_surprise", "robust z",
+                     "engineering choice: tuned on NAB with one config for all 58 files (docs/evaluation.md)"),
+        Parameter.of(LearnedSettings, "smooth_readings, warmup_readings, warmup_s", "readings, s",
+                     "engineering choice: one odd reading is noise; a daily cycle is learned before judging"),
+        Parameter.of(LearnedSettings, "adapt_after_s, hold_s", "s",
+                     "engineering choice (NAB): one alarm per burst; a new operating point is relearned, not alarmed"),
+        Parameter.of(LearnedSettings, "level_s, error_s, scale_floor", "s, fraction of spread",
+                     "engineering choice: slow level so daily/weekly patterns go to the pattern tables"),
     ),
 )

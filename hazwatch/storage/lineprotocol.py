@@ -86,7 +86,6 @@ class ReadingEncoder:
         return encoder
 
     def _prepare(self, series: list[str]) -> None:
-        self._series = np.array(series, dtype=object)
         self._with_value = np.array([s + " value=" for s in series], dtype=object)
         self._value_sep = np.array([s + " " for s in series], dtype=object)
 

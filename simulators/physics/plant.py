@@ -118,7 +118,13 @@ class PlantPhysics:
                 put(s, 0.6 * s.range_max)
 
     def _heat_balance(self, t: np.ndarray, cooling: np.ndarray, t_normal: float) -> np.ndarray:
-        """dT/dt = a·2^((T-T0)/10) - a·c(t)·(1 + K(T-T0))·(T-Tc)/(T0-Tc), capped at boiling."""
+        """dT/dt = a·2^((T-T0)/10) - a·c(t)·(1 + K(T-T0))·(T-Tc)/(T0-Tc), capped at boiling.
+
+        With full cooling throughout, T0 is the equilibrium (dT/dt = 0) and the reactor stays there: only a
+        cooling change needs the integrator, which would cost the servers a second per reactor and hour.
+        """
+        if np.all(cooling == 1.0):
+            return np.full_like(t, t_normal)
         p = self.p
         a = p.runaway_onset_c_per_min / 60.0
         k = np.log(2.0) / p.rate_doubling_c

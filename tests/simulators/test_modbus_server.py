@@ -22,8 +22,8 @@ from hazwatch.config.examples import MINE_EXAMPLE as EXAMPLE
 from hazwatch.config.kinds import DEFAULT_RANGE
 from hazwatch.config.schema import ModbusDevice, ModbusRegister
 from hazwatch.quality import Quality
-from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
+from simulators.physics.presets import mine_preset
 
 STRUCT = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "int64": "q", "uint64": "Q"}
 STRUCT |= {"float32": "f", "float64": "d"}
@@ -141,7 +141,7 @@ def test_mbpoll_own_float_and_int_decoding_agrees_for_big_endian_words():
     longwall = next(d for d in config.sites[0].devices if d.id == "ss-lw1201")
 
     async def scenario():
-        servers = MineModbusServers(config, MineModel(config.sites[0], seed=3), update_interval=None)
+        servers = MineModbusServers(config, mine_preset(config.sites[0], seed=3), update_interval=None)
         await servers.start()
         try:
             floats = await mbpoll(longwall.port, 1, "holding", 0, 10, ":float", "-B")  # -c counts floats
@@ -169,7 +169,7 @@ def test_a_stopped_device_refuses_connections_and_serves_again_after_start():
         return True
 
     async def scenario():
-        servers = MineModbusServers(config, MineModel(config.sites[0]), update_interval=None)
+        servers = MineModbusServers(config, mine_preset(config.sites[0]), update_interval=None)
         await servers.start()
         try:
             states = [await reachable()]

@@ -9,7 +9,7 @@ from collections import Counter
 from hazwatch.config import HazwatchConfig
 from hazwatch.quality import Quality
 from simulators.mqtt_publisher import MqttSitePublisher
-from simulators.plant import PlantModel
+from simulators.physics.presets import plant_preset
 
 
 class CountingPlant:
@@ -17,7 +17,7 @@ class CountingPlant:
 
     def __init__(self, config: HazwatchConfig, url: str, interval: float = 0.5, seed: int = 5) -> None:
         site = config.sites[0]
-        self.publisher = MqttSitePublisher(site, PlantModel(site, seed=seed), url)
+        self.publisher = MqttSitePublisher(site, plant_preset(site, seed=seed), url)
         self.sensors = self.publisher.model.sensors
         self.number_only = {
             i for pub in self.publisher.publications if pub.topic.payload == "number" for i in pub.indices

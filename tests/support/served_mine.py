@@ -12,14 +12,15 @@ import yaml
 from collector.app.demo import with_free_modbus_ports
 from hazwatch.config import load_config
 from hazwatch.config.examples import MINE_EXAMPLE
-from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
+from simulators.model import SiteModel
+from simulators.physics.presets import mine_preset
 
 
 class HeldValues:
-    """MineModel, except that the sensors in `held` read the value given there."""
+    """The mine preset, except that the sensors in `held` read the value given there."""
 
-    def __init__(self, model: MineModel) -> None:
+    def __init__(self, model: SiteModel) -> None:
         self.model = model
         self.sensors = model.sensors
         self.held: dict[str, float] = {}
@@ -36,7 +37,7 @@ class ServedMine:
 
     def __init__(self, config_path: Path) -> None:
         site = load_config(config_path).sites[0]
-        self.values = HeldValues(MineModel(site, seed=2))
+        self.values = HeldValues(mine_preset(site, seed=2))
         self.servers = MineModbusServers(site, self.values, update_interval=0.2)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -79,18 +79,25 @@ def _act(action: str, site: str, sensor: str, rule: str, api_url: str, token: st
         console.print(f"{event['transition']}: {site}/{sensor} {rule} is now {event['state']} ({event['event_id']})")
 
 
-@alarms_app.command("ack")
-def ack(
-    site: str,
-    sensor: str,
-    rule: str,
-    user: User,
-    comment: Comment = "",
-    api_url: ApiUrl = DEFAULT_API,
-    token: Token = "",
-) -> None:
-    """Acknowledge an alarm."""
-    _act("ack", site, sensor, rule, api_url, token, {"user": user, "comment": comment})
+def _plain_action(action: str, doc: str) -> None:
+    """Register `hazwatch alarms ACTION`: an action that takes only who acts and why."""
+
+    def command(
+        site: str,
+        sensor: str,
+        rule: str,
+        user: User,
+        comment: Comment = "",
+        api_url: ApiUrl = DEFAULT_API,
+        token: Token = "",
+    ) -> None:
+        _act(action, site, sensor, rule, api_url, token, {"user": user, "comment": comment})
+
+    command.__doc__ = doc
+    alarms_app.command(action)(command)
+
+
+_plain_action("ack", "Acknowledge an alarm.")
 
 
 @alarms_app.command("shelve")
@@ -108,32 +115,10 @@ def shelve(
     _act("shelve", site, sensor, rule, api_url, token, {"user": user, "minutes": minutes, "comment": comment})
 
 
-@alarms_app.command("unshelve")
-def unshelve(
-    site: str,
-    sensor: str,
-    rule: str,
-    user: User,
-    comment: Comment = "",
-    api_url: ApiUrl = DEFAULT_API,
-    token: Token = "",
-) -> None:
-    """End shelving before it expires."""
-    _act("unshelve", site, sensor, rule, api_url, token, {"user": user, "comment": comment})
-
-
-@alarms_app.command("reset")
-def reset(
-    site: str,
-    sensor: str,
-    rule: str,
-    user: User,
-    comment: Comment = "",
-    api_url: ApiUrl = DEFAULT_API,
-    token: Token = "",
-) -> None:
-    """Reset a latched alarm (e.g. a methane power-cut) once the reading is back below its restore value."""
-    _act("reset", site, sensor, rule, api_url, token, {"user": user, "comment": comment})
+_plain_action("unshelve", "End shelving before it expires.")
+_plain_action(
+    "reset", "Reset a latched alarm (e.g. a methane power-cut) once the reading is back below its restore value."
+)
 
 
 def _records_from_jsonl(path: Path) -> list[KpiRecord]:

@@ -24,7 +24,6 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_BAD_CONFIG = 2
 

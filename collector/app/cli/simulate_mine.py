@@ -43,15 +43,15 @@ def mine(
     port_offset: Annotated[int, typer.Option(help="added to every device's configured port")] = 0,
     duration: Annotated[float | None, typer.Option(help="seconds to run (default: until Ctrl-C)")] = None,
     methane_event: Annotated[
-        bool, typer.Option(help="face CH4 (T1) rises through 1.0 % and 1.5 % about 5 s after start, then falls")
+        bool, typer.Option(help="face methane surge 5 s after start: T0, T1, shearer pass 1.0 % and 1.5 %, then fall")
     ] = False,
     scenario: ScenarioOption = None,
     export: ExportOption = None,
 ) -> None:
     """Serve every Modbus register of a mine config with plausible values (noise, shearer cycle)."""
     from hazwatch.config.schema import ModbusDevice
-    from simulators.mine import MineModel
     from simulators.modbus_server import MineModbusServers
+    from simulators.physics.presets import mine_preset
     from simulators.scenarios.loader import load_scenario, scenario_model
 
     if export is not None:
@@ -70,7 +70,7 @@ def mine(
     model = (
         scenario_model(loaded, load_scenario(scenario))
         if scenario
-        else MineModel(site, seed=seed, methane_event_at_s=5.0 if methane_event else None)
+        else mine_preset(site, seed=seed, methane_event_at_s=5.0 if methane_event else None)
     )
     servers = MineModbusServers(site, model, port_override=ports, host=host)
     for device, (bind, port) in servers.endpoints.items():

@@ -58,7 +58,7 @@ def plant(
     from hazwatch.config.schema import MqttDevice
     from hazwatch.credentials import SecretProblem, redact
     from simulators.mqtt_publisher import MqttSitePublisher
-    from simulators.plant import PlantModel
+    from simulators.physics.presets import plant_preset
     from simulators.scenarios.loader import load_scenario, scenario_model
 
     loaded = load_or_exit([config])
@@ -77,7 +77,9 @@ def plant(
         raise typer.Exit(EXIT_BAD_CONFIG) from None
     credentials = (address.username, address.password) if address.username is not None else None
     every = interval or min(d.expected_interval for s in sites for d in s.devices if isinstance(d, MqttDevice))
-    models = [scenario_model(loaded, load_scenario(scenario)) if scenario else PlantModel(s, seed=seed) for s in sites]
+    models = [
+        scenario_model(loaded, load_scenario(scenario)) if scenario else plant_preset(s, seed=seed) for s in sites
+    ]
     try:
         publishers = [
             MqttSitePublisher(site, model, url, protocol, address.tls_files, credentials)

@@ -62,10 +62,6 @@ class ResolvedRegister:
         """Elements this entry spans in its table (a coil or discrete input is one element)."""
         return 1 if self.table in BIT_TABLES else REGISTER_WORDS[self.type]
 
-    @property
-    def is_bit(self) -> bool:
-        return self.table in BIT_TABLES or self.bit is not None
-
 
 def resolve(device: ModbusDevice, register: ModbusRegister) -> ResolvedRegister:
     return ResolvedRegister(

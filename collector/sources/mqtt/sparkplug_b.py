@@ -25,7 +25,6 @@ DATATYPES = {
 SIGNED_BITS = {1: 8, 2: 16, 3: 32, 4: 64}
 """Signed types travel as two's complement in the unsigned int_value / long_value fields."""
 BOOLEAN = DATATYPES["Boolean"]
-TEXT_TYPES = frozenset({DATATYPES["String"], DATATYPES["Text"]})
 
 
 def _field(name: str, number: int, kind: int, *, repeated: bool = False, type_name: str = "", oneof: int | None = None):

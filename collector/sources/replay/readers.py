@@ -193,10 +193,6 @@ class ReadingFile:
             return pq.ParquetFile(self.path).metadata.num_rows
         return None
 
-    @property
-    def size_bytes(self) -> int:
-        return self.path.stat().st_size
-
     def batches(self) -> Iterator[ReadingBatch]:
         """The file's readings; raises ReplayFileError at the end if it held rows but none mapped to a sensor."""
         mapped = 0

@@ -13,7 +13,7 @@ from collector.sources.mqtt import mqtt_sources
 from hazwatch.batch import ReadingBatch
 from hazwatch.config import HazwatchConfig, SensorRegistry
 from simulators.mqtt_publisher import MqttSitePublisher
-from simulators.plant import PlantModel
+from simulators.physics.presets import plant_preset
 from tests.support.emitters import Collected
 from tests.support.waiting import metric
 
@@ -61,7 +61,7 @@ def test_the_demo_collector_reads_every_plant_sensor_through_the_embedded_broker
             task = asyncio.create_task(source.run(batches))
             await _until(lambda: metric("hazwatch_mqtt_connected", source=source.name) == 1, 15, "subscription")
             site = plant_config.sites[0]
-            publisher = MqttSitePublisher(site, PlantModel(site, seed=3), broker.url)
+            publisher = MqttSitePublisher(site, plant_preset(site, seed=3), broker.url)
             await asyncio.to_thread(publisher.connect)
             served = publisher.publish_sample(0.0)
             await _until(lambda: sum(map(len, batches)) >= len(plant_registry), 10, "every sensor")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import queue
@@ -17,7 +16,8 @@ from typer.testing import CliRunner
 
 from collector.app.cli.app import app
 from collector.app.localservices import local_influxd, local_mosquitto
-from collector.notify.log_sink import JsonlEventSink, LogEventSink
+from collector.evaluation.replay.events_out import write_events
+from collector.notify.log_sink import LogEventSink
 from collector.notify.mqtt_alarms import MqttAlarmSink
 from detectors.alarms.lifecycle import AlarmLifecycle
 from hazwatch.config.schema import MqttSettings
@@ -70,11 +70,10 @@ async def test_each_sensor_has_a_retained_alarm_state_that_late_subscribers_get(
         await sink.close()
 
 
-def test_the_log_has_one_line_per_event_and_the_jsonl_file_feeds_the_kpi_command(mine_registry, tmp_path, caplog):
+def test_the_log_has_one_line_per_event_and_the_events_file_feeds_the_kpi_command(mine_registry, tmp_path, caplog):
     face = mine_registry.slot(SITE, FACE)
     corner = mine_registry.slot(SITE, "LW-CH4-T0")
     lifecycle = AlarmLifecycle()
-    jsonl = JsonlEventSink(mine_registry, tmp_path / "alarms.jsonl")
     log_sink = LogEventSink(mine_registry)
     events = []
     for i in range(4):  # the corner sensor chatters: four activations within a minute
@@ -83,8 +82,7 @@ def test_the_log_has_one_line_per_event_and_the_jsonl_file_feeds_the_kpi_command
     events += lifecycle.apply([methane_change(face, 1, 50 * S, 1.2)], 50 * S)
     with caplog.at_level(logging.INFO, logger="hazwatch.alarms"):
         log_sink.submit_events(events)
-    jsonl.submit_events(events)
-    asyncio.run(jsonl.close())
+    write_events(tmp_path / "alarms.jsonl", events, mine_registry)  # as `hazwatch replay --events-out` does
 
     lines = [r.getMessage() for r in caplog.records if r.name == "hazwatch.alarms"]
     assert len(lines) == len(events)

@@ -14,8 +14,8 @@ from collector.app.runtime import RunOptions, build_runtime, serve
 from hazwatch.batch import ReadingBatch
 from hazwatch.config import HazwatchConfig, load_config
 from hazwatch.config.examples import EXAMPLES
-from simulators.mine import MineModel
 from simulators.modbus_server import MineModbusServers
+from simulators.physics.presets import mine_preset
 
 
 class ReadingCounter:
@@ -65,7 +65,7 @@ async def _run_mine(config, influxd, tmp_path, during, update_interval=0.5):
     counter = ReadingCounter()
     runtime.pipeline.reading_sinks.append(counter)
     site = config.sites[0]
-    servers = MineModbusServers(site, MineModel(site, seed=3), update_interval=update_interval)
+    servers = MineModbusServers(site, mine_preset(site, seed=3), update_interval=update_interval)
     await servers.start()
     stop = asyncio.Event()
     task = asyncio.create_task(serve(runtime, stop))

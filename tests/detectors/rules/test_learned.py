@@ -3,11 +3,19 @@ and it lets go after a real change of operating point."""
 
 import numpy as np
 
-from detectors.rules.learned import UNUSUAL, LearnedNormalDetector, learned_params
+from detectors.rules.learned import UNUSUAL, LearnedNormalDetector, LearnedParams, LearnedSettings, params_from
 from hazwatch.batch import ReadingBatch
 
 STEP_S = 300
 DAY = 86400 // STEP_S
+
+
+def learned_params(n: int, members: np.ndarray) -> LearnedParams:
+    """The rule's defaults for the `members` slots of `n`, the others left out."""
+    chosen: list[LearnedSettings | None] = [None] * n
+    for slot in np.arange(n)[members].tolist():
+        chosen[slot] = LearnedSettings()
+    return params_from(chosen)
 
 
 def daily(days: float, seed: int = 0, noise: float = 1.0) -> np.ndarray:

@@ -20,7 +20,7 @@ from hazwatch.config import HazwatchConfig, SensorRegistry
 from hazwatch.config.examples import PLANT_EXAMPLE
 from hazwatch.quality import Quality
 from simulators.mqtt_publisher import MqttSitePublisher
-from simulators.plant import PlantModel
+from simulators.physics.presets import plant_preset
 
 SITE = "hengda-chem"
 
@@ -86,7 +86,7 @@ def test_qos1_messages_queued_for_the_collector_survive_a_broker_kill(
     runner.stop()  # away: the broker keeps the session and queues QoS 1 messages for it
 
     site = plant_config.sites[0]
-    publisher = MqttSitePublisher(site, PlantModel(site, seed=5), broker.url)
+    publisher = MqttSitePublisher(site, plant_preset(site, seed=5), broker.url)
     publisher.connect()
     rounds = 20
     served = [publisher.publish_sample(float(i), time.time_ns() - (rounds - i) * 1_000_000_000) for i in range(rounds)]

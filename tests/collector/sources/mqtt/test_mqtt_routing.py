@@ -16,7 +16,7 @@ from collector.sources.mqtt.topics import TopicBinding
 from hazwatch.config import HazwatchConfig, SensorRegistry
 from hazwatch.config.schema import MqttDevice, MqttTopic
 from simulators.mqtt_publisher import MqttSitePublisher
-from simulators.plant import PlantModel
+from simulators.physics.presets import plant_preset
 from tests.support.waiting import metric, wait_until
 
 
@@ -90,7 +90,7 @@ def test_every_site_on_the_broker_shares_one_source_and_keeps_its_own_sensors(
     assert len(sources) == 1, "one broker connection for all sites"
     runner = run_source(sources[0])
     publishers = [
-        MqttSitePublisher(site, PlantModel(site, seed=k), mosquitto.url) for k, site in enumerate(config.sites)
+        MqttSitePublisher(site, plant_preset(site, seed=k), mosquitto.url) for k, site in enumerate(config.sites)
     ]
     try:
         for publisher in publishers:

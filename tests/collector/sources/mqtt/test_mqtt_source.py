@@ -15,14 +15,14 @@ from hazwatch.config import HazwatchConfig, SensorRegistry
 from hazwatch.config.schema import MqttDevice
 from hazwatch.quality import Quality
 from simulators.mqtt_publisher import MqttSitePublisher, Served
-from simulators.plant import PlantModel
+from simulators.physics.presets import plant_preset
 from tests.support.waiting import metric, wait_until
 
 
 @pytest.fixture
 def publisher(plant_config: HazwatchConfig, mosquitto: LocalMosquitto) -> Iterator[MqttSitePublisher]:
     site = plant_config.sites[0]
-    publisher = MqttSitePublisher(site, PlantModel(site, seed=7), mosquitto.url)
+    publisher = MqttSitePublisher(site, plant_preset(site, seed=7), mosquitto.url)
     publisher.connect()
     yield publisher
     publisher.close()

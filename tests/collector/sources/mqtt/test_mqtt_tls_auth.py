@@ -16,7 +16,7 @@ from collector.sources.mqtt.source import mqtt_sources
 from hazwatch.config import HazwatchConfig
 from hazwatch.tls import TlsFiles
 from simulators.mqtt_publisher import MqttSitePublisher
-from simulators.plant import PlantModel
+from simulators.physics.presets import plant_preset
 from tests.support.tls import Pki, make_pki
 
 USER, PASSWORD = "hazwatch", "broker-password-7f3a9c"
@@ -51,7 +51,8 @@ def client_files(pki: Pki) -> dict[str, str]:
 def tls_publisher(plant_config: HazwatchConfig, tls_broker: LocalMosquitto, pki: Pki) -> Iterator[MqttSitePublisher]:
     site = plant_config.sites[0]
     files = TlsFiles(str(pki.ca_file), str(pki.client_cert), str(pki.client_key))
-    publisher = MqttSitePublisher(site, PlantModel(site, seed=3), tls_broker.url, "5", files, (SIM_USER, SIM_PASSWORD))
+    model = plant_preset(site, seed=3)
+    publisher = MqttSitePublisher(site, model, tls_broker.url, "5", files, (SIM_USER, SIM_PASSWORD))
     publisher.connect()
     yield publisher
     publisher.close()
