@@ -337,11 +337,18 @@ RATE_CHANNELS = tuple(CHANNELS.index(c) for c in ("Temperature", "Thermocouple")
 DETECTORS: dict[str, MultivariateParams] = {
     "hazwatch": MultivariateParams(rate_channels=RATE_CHANNELS),
     "pca-baseline": MultivariateParams(
-        level_alpha=1.0, margin=1.0, on_count=1, on_window=1, off_count=1, warmup_rows=0
+        level_alpha=1.0,
+        target_false_alarm_rate=0.02,
+        control_limits=False,
+        on_count=1,
+        on_window=1,
+        off_count=1,
+        warmup_rows=0,
     ),
 }
 """'hazwatch' is the shipped detector; 'pca-baseline' is plain PCA T²/Q on raw standardised rows
-with 99th-percentile calibration limits and no smoothing or persistence, for comparison."""
+with 99th-percentile calibration limits (1 % of rows for each statistic) and no smoothing or persistence,
+for comparison."""
 
 
 def run(detector: str = "hazwatch", data_dir: Path | None = None) -> SkabResult:

@@ -8,9 +8,10 @@ MultivariateDetector per configured group:
   row of every member's latest good value; a member that did not report holds its last value, as the
   detector itself does. A row is *complete* when every member's last good reading is at most
   `stale_after_s` old (members on different devices report at different moments).
-- **Online calibration.** The first `fit_samples` complete rows are the calibration window; the model is
-  fitted once when the window is full. Nothing is emitted before the fit: an unfitted unit has no
-  notion of normal.
+- **Online calibration.** The first `fit_samples` complete rows (at or after the group's `calibration_start`,
+  when the config sets one: a known-normal stretch apart from what is judged) are the calibration window; the
+  model is fitted once when the window is full, its limits set for the group's `target_false_alarm_rate`.
+  Nothing is emitted before the fit: an unfitted unit has no notion of normal.
 - **Gaps.** A member held for longer than `stale_after_s` (offline, in calibration, faulty) leaves the
   others moving against a frozen value, which is a broken pattern the plant did not make. So the alarm
   is only *judged* on complete rows that follow enough complete rows for the smoothing to forget the
@@ -44,7 +45,7 @@ from detectors.engine.frame import NEVER, Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.setup import Setup
 from detectors.rules.health import offline_after_s
-from detectors.rules.multivariate import MultivariateDetector, MultivariateParams
+from detectors.rules.multivariate import DEFAULT_TARGET_FALSE_ALARM_RATE, MultivariateDetector, MultivariateParams
 from hazwatch.config.detection import MultivariateGroup
 from hazwatch.config.kinds import SensorKind
 from hazwatch.config.registry import SensorInfo
@@ -64,6 +65,10 @@ class MultivariateSpec:
     """Positions in `members` of slow thermal states that enter as their rate of change (temperatures)."""
     labels: tuple[str, ...] = ()
     """How messages name each member, e.g. 'temperature at R101-TT-A'; defaults to the slot numbers."""
+    target_false_alarm_rate: float | None = None
+    """Share of normal rows over the alarm threshold the limits are set for; None: the detector's default."""
+    calibration_start_ns: int | None = None
+    """Calibration rows are taken at or after this time; None: from the first complete row."""
     off_delay_s: float = 60.0
     """The alarm clears only after the detector has been under its margin this long."""
     stale_after_s: float = 30.0
@@ -76,6 +81,8 @@ class _Unit:
     def __init__(self, spec: MultivariateSpec, params: MultivariateParams) -> None:
         self.spec = spec
         self.members = np.asarray(spec.members, dtype=np.int64)
+        if spec.target_false_alarm_rate is not None:
+            params = dataclasses.replace(params, target_false_alarm_rate=spec.target_false_alarm_rate)
         self.detector = MultivariateDetector(dataclasses.replace(params, rate_channels=spec.rate_channels))
         self.calibration = np.empty((spec.fit_samples, len(spec.members)))
         self.collected = 0
@@ -164,7 +171,7 @@ class MultivariateRule(Rule):
 
         start = 0
         if not unit.fitted:
-            start = self._calibrate(unit, rows, complete)
+            start = self._calibrate(unit, rows, complete, time)
             if start == len(rows):
                 return []
         if len(unit.keep) < 2:
@@ -194,10 +201,11 @@ class MultivariateRule(Rule):
         return out
 
     @staticmethod
-    def _calibrate(unit: _Unit, rows: np.ndarray, complete: np.ndarray) -> int:
+    def _calibrate(unit: _Unit, rows: np.ndarray, complete: np.ndarray, time: np.ndarray) -> int:
         """Collects complete rows; fits when the window is full. Returns the index of the first row to score."""
         need = unit.spec.fit_samples - unit.collected
-        usable = np.flatnonzero(complete)[:need]
+        start_ns = unit.spec.calibration_start_ns
+        usable = np.flatnonzero(complete if start_ns is None else complete & (time >= start_ns))[:need]
         unit.calibration[unit.collected : unit.collected + len(usable)] = rows[usable]
         unit.collected += len(usable)
         if not unit.fitted:
@@ -245,17 +253,18 @@ class MultivariateRule(Rule):
     def _unit_change(unit: _Unit, active: bool, score: float, time_ns: int, updated: bool = False) -> ConditionChange:
         """The unit's condition, shown on its first member's slot but owned by the group (`extra["unit"]`)."""
         spec = unit.spec
-        margin = unit.params.margin
+        rate = unit.detector.params.target_false_alarm_rate
         left_out = unit.left_out()
         name = f"{spec.name} (without {', '.join(left_out)})" if left_out else spec.name
         if updated:
             message = f"{name}: sensors no longer move together; model refitted on the healthy members"
         elif active:
             message = (
-                f"{name}: sensors no longer move together (score {score:.3g} × calibration limit, alarm at {margin:g})"
+                f"{name}: sensors no longer move together (score {score:.3g} × the limit set for {rate:.2g} "
+                "of normal rows over it)"
             )
         else:
-            message = f"{name}: sensors move together again (score {score:.3g}, alarm at {margin:g})"
+            message = f"{name}: sensors move together again (score {score:.3g} × the limit)"
         return ConditionChange(
             slot=spec.members[0],
             rule=MULTIVARIATE,
@@ -264,7 +273,7 @@ class MultivariateRule(Rule):
             level_name=LEVEL_NAME if active else "normal",
             priority=PRIORITY,
             value=score,
-            limit=float(margin),
+            limit=1.0,
             time_ns=time_ns,
             message=message,
             extra={
@@ -332,6 +341,10 @@ def multivariate_specs(setup: Setup) -> list[MultivariateSpec]:
                     ),
                     labels=tuple(labels[slot] for slot in members),
                     stale_after_s=max(held_after_s(registry.sensors[slot]) for slot in members),
+                    target_false_alarm_rate=group.target_false_alarm_rate,
+                    calibration_start_ns=None
+                    if group.calibration_start is None
+                    else int(group.calibration_start.timestamp() * 1e9),
                 )
             )
     return specs
@@ -343,8 +356,11 @@ RULE = RuleDeclaration(
     build=lambda setup: MultivariateRule(len(setup.registry), multivariate_specs(setup)),
     parameters=(
         Parameter("fit_samples", "400", "rows", "engineering choice, measured on SKAB (docs/evaluation.md)"),
-        Parameter("margin / quantile / persistence", "5 × the calibration 0.99 quantile; 5 of 10 rows on, 5 off",
-                  "score", "engineering choice, measured on SKAB (docs/evaluation.md)"),
+        Parameter("target_false_alarm_rate", f"{DEFAULT_TARGET_FALSE_ALARM_RATE:g}", "share of normal rows",
+                  "alarm budget: ~9 over-limit rows per unit-day at 1 Hz (docs/detectors.md has SKAB at other rates)"),
+        Parameter("limits", "max(F / Jackson–Mudholkar control limit, empirical calibration quantile)", "score",
+                  "Tracy, Young & Mason 1992; Jackson & Mudholkar 1979"),
+        Parameter("persistence", "5 of 10 rows on, 5 off", "rows", "engineering choice, measured on SKAB"),
         Parameter("off_delay_s", "60", "s", "ISA-18.2 starting delay for temperature (DOMAIN.md §3, u)"),
         Parameter("stale_after_s", "the slowest member's offline time", "s", "engineering choice"),
     ),

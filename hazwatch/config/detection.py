@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from hazwatch.config.limits import StrictModel
 
@@ -101,6 +101,18 @@ class MultivariateGroup(StrictModel):
     name: str
     sensors: list[str] = Field(min_length=2)
     fit_samples: int = Field(default=400, ge=20)
+    target_false_alarm_rate: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="share of normal rows allowed over the unit's alarm limits, which are set from the calibration "
+        "rows for it; default 1e-4, one row in 10,000 (docs/detectors.md)",
+    )
+    calibration_start: AwareDatetime | None = Field(
+        default=None,
+        description="the calibration rows are the first fit_samples complete rows from this time on, a known-normal "
+        "stretch apart from what is judged; default: from the first rows the unit sees",
+    )
 
     @model_validator(mode="after")
     def _enough_rows_to_calibrate(self) -> Self:
