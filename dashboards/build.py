@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from dashboards import queries as q
 from dashboards.panels import (
@@ -189,6 +189,26 @@ def _sensor_stat(sensor: SensorInfo) -> Panel:
     )
 
 
+def _unit_stat(unit: SensorInfo, member_ids: list[str]) -> Panel:
+    return panel(
+        "stat",
+        unit.name,
+        [influx_target(q.unit_level(unit.site, unit.sensor))],
+        mappings=LEVEL_MAPPINGS,
+        thresholds={"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]},
+        description=f"{unit.sensor} (unit, {unit.area}): the group's own alarm; members {', '.join(member_ids)}",
+        extra_defaults={"noValue": "normal"},
+        options={
+            "reduceOptions": {"calcs": ["last"], "fields": "", "values": False},
+            "colorMode": "background",
+            "graphMode": "none",
+            "textMode": "value",
+            "justifyMode": "center",
+            "orientation": "auto",
+        },
+    )
+
+
 def _sensor_timeseries(sensor: SensorInfo) -> Panel:
     return panel(
         "timeseries",
@@ -246,11 +266,16 @@ def _timeline(kind: str, title: str, query: str, mappings: list[dict], alias: st
     )
 
 
-def overview(site: str, sensors: list[SensorInfo]) -> dict:
+def overview(site: str, sensors: list[SensorInfo], units: Sequence[tuple[SensorInfo, list[str]]] = ()) -> dict:
+    """`units`: the site's groups' own slots, each with its members' ids."""
     layout = Layout()
     layout.row("Critical sensors")
     for sensor in (s for s in sensors if s.critical):
         layout.add(_sensor_stat(sensor), w=4, h=5)
+    if units:
+        layout.row("Units (sensor groups: their own alarms)")
+        for unit, member_ids in units:
+            layout.add(_unit_stat(unit, member_ids), w=4, h=4)
     layout.row("Alarms and sensor health")
     layout.add(
         _table("Active alarms", q.active_alarms(), "Every sensor and rule whose newest transition is not normal."),
@@ -498,7 +523,8 @@ def build_dashboards(config: HazwatchConfig) -> list[dict]:
     built: list[dict] = []
     for site in config.sites:
         sensors = [s for s in registry if s.site == site.id]
-        built += [overview(site.id, sensors), areas(site.id, sensors, stats_policy), alarms(site.id)]
+        units = [(u, [registry.sensors[m].sensor for m in u.members]) for u in registry.units if u.site == site.id]
+        built += [overview(site.id, sensors, units), areas(site.id, sensors, stats_policy), alarms(site.id)]
         toxic = exposure_sensors(sensors)
         if toxic:
             built.append(exposure(site.id, toxic))

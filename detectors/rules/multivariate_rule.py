@@ -19,9 +19,9 @@ MultivariateDetector per configured group:
 - **Alarm.** After the fit every row is scored; the detector's k-of-n persistence raises. Its own
   off-delay counts rows (5 rows: 10 s at 2 s polling), while a drifting member hovers around the margin for minutes,
   so the rule adds a clock off-delay (`off_delay_s`, ISA-18.2's 60 s for temperature): one raise and
-  one clear per episode. The alarm is shown on the group's first member's slot but belongs to the unit
-  (priority medium, level 1 `unit_abnormal`, category process, `extra["unit"]` = the group's name): a
-  health alarm on that sensor never withdraws it.
+  one clear per episode. The alarm is the unit's own, on the group's slot (the registry gives each group
+  one, shown under the group's id, name and area; priority medium, level 1 `unit_abnormal`, category
+  process, `extra["unit"]` = the group's name): no member's health alarm withdraws it or is read as it.
 - **Member health.** The stack tells the rule about its members' health conditions (`member_health`):
   a member with an active health alarm (stuck, offline, fault, …) is left out and the model refitted on
   the others' calibration rows; an alarm already shown says who was left out; the member rejoins when
@@ -58,8 +58,10 @@ PRIORITY = "medium"
 @dataclass(frozen=True)
 class MultivariateSpec:
     name: str
+    slot: int
+    """The group's own slot, where its alarm is shown (SensorRegistry.unit_slot): never a member's."""
     members: tuple[int, ...]
-    """Slots of the group's sensors, in the group's order (the first one shows the alarm)."""
+    """Slots of the group's sensors, in the group's order."""
     fit_samples: int = 400
     rate_channels: tuple[int, ...] = ()
     """Positions in `members` of slow thermal states that enter as their rate of change (temperatures)."""
@@ -251,7 +253,7 @@ class MultivariateRule(Rule):
 
     @staticmethod
     def _unit_change(unit: _Unit, active: bool, score: float, time_ns: int, updated: bool = False) -> ConditionChange:
-        """The unit's condition, shown on its first member's slot but owned by the group (`extra["unit"]`)."""
+        """The unit's condition, on the group's own slot (`extra["unit"]` names the group)."""
         spec = unit.spec
         rate = unit.detector.params.target_false_alarm_rate
         left_out = unit.left_out()
@@ -266,7 +268,7 @@ class MultivariateRule(Rule):
         else:
             message = f"{name}: sensors move together again (score {score:.3g} × the limit)"
         return ConditionChange(
-            slot=spec.members[0],
+            slot=spec.slot,
             rule=MULTIVARIATE,
             category="process",
             level=int(active),
@@ -292,6 +294,8 @@ def _validate(spec: MultivariateSpec, n_slots: int, params: MultivariateParams) 
         raise ValueError(f"multivariate group {spec.name!r} needs at least two distinct sensors")
     if any(not 0 <= slot < n_slots for slot in spec.members):
         raise ValueError(f"multivariate group {spec.name!r} refers to a slot outside 0..{n_slots - 1}")
+    if spec.slot < 0 or spec.slot in spec.members:
+        raise ValueError(f"multivariate group {spec.name!r}: its alarm needs a slot of its own, not a member's")
     if any(not 0 <= c < m for c in spec.rate_channels):
         raise ValueError(f"multivariate group {spec.name!r}: rate_channels outside 0..{m - 1}")
     if spec.off_delay_s < 0 or spec.stale_after_s <= 0:
@@ -331,9 +335,13 @@ def multivariate_specs(setup: Setup) -> list[MultivariateSpec]:
                 if found is None:
                     raise ValueError(f"group refers to unknown sensor {site.id}/{ref}")
                 members.append(found)
+            unit_slot = registry.slot(site.id, group.unit_id)
+            if unit_slot is None or unit_slot < len(registry):
+                raise ValueError(f"group {group.name!r} has no unit slot of its own in the registry")
             specs.append(
                 MultivariateSpec(
                     name=group.name,
+                    slot=unit_slot,
                     members=tuple(members),
                     fit_samples=group.fit_samples,
                     rate_channels=tuple(

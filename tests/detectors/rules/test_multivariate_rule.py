@@ -2,7 +2,7 @@
 
 The example config groups R-101's temperature, pressure, cooling-water flow and level. In normal operation
 they move together with the reactor's load; a member leaving that joint pattern must raise one alarm on the
-group's first sensor (R101-TT-A) long before any single-sensor limit, and nothing else may.
+unit's own slot (R101-UNIT) long before any single-sensor limit, and nothing else may.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_normal_operation_after_calibration_raises_nothing(plant) -> None:
     assert of_rule(events, MULTIVARIATE) == []
 
 
-def test_temperature_climbing_while_pressure_stays_is_one_episode_on_the_first_member_before_any_limit(plant) -> None:
+def test_temperature_climbing_while_pressure_stays_is_one_unit_episode_before_any_limit(plant) -> None:
     t = np.arange(0, 3600, STEP_S)
     start, climb_s = FIT_S + 800, 480
     climb = np.clip(t - start, 0, climb_s) * 1.0 / 60  # +1 °C/min for 8 min, pressure unmoved
@@ -63,7 +63,8 @@ def test_temperature_climbing_while_pressure_stays_is_one_episode_on_the_first_m
     alarms = of_rule(events, MULTIVARIATE)
     assert [e.transition for e in alarms] == [Transition.RAISE, Transition.CLEAR], "one episode, no chattering"
     raised, cleared = alarms
-    assert raised.slot == plant.slot("R101-TT-A"), "shown on the group's first sensor"
+    assert raised.slot == plant.slot("R101-UNIT"), "shown on the unit's own slot"
+    assert raised.slot not in {plant.slot(sensor) for sensor in UNIT}
     assert (raised.level, raised.level_name, raised.priority, raised.category) == (
         1,
         "unit_abnormal",
@@ -131,7 +132,7 @@ def test_the_model_calibrates_only_on_rows_where_every_member_reports_and_emits_
     rows[:100, 3] = np.nan  # member 3 not connected yet ...
     rows[:100, 1] += 1.0  # ... while member 1 is off the unit's pattern (e.g. still being commissioned)
     rows[240:300, 1] += 1.0  # the same break, once the unit is calibrated
-    rule = MultivariateRule(4, [MultivariateSpec("unit", (0, 1, 2, 3), fit_samples=120, off_delay_s=10)])
+    rule = MultivariateRule(4, [MultivariateSpec("unit", 4, (0, 1, 2, 3), fit_samples=120, off_delay_s=10)])
     changes = feed(rule, rows)
     assert [level for _, level in changes] == [1, 0], "rows without member 3 are no calibration"
     raised_s, cleared_s = (s for s, _ in changes)
@@ -144,7 +145,7 @@ def test_batching_does_not_change_the_alarms() -> None:
     rows[200:260, 2] -= 1.0
 
     def run(cycles_per_batch: int) -> list[tuple[float, int]]:
-        rule = MultivariateRule(4, [MultivariateSpec("unit", (0, 1, 2, 3), fit_samples=120, off_delay_s=10)])
+        rule = MultivariateRule(4, [MultivariateSpec("unit", 4, (0, 1, 2, 3), fit_samples=120, off_delay_s=10)])
         return feed(rule, rows, cycles_per_batch)
 
     one = run(1)
@@ -166,6 +167,6 @@ def test_a_group_too_small_to_calibrate_is_refused_with_the_path_of_the_field(tm
 
 def test_a_group_built_without_the_config_is_checked_too() -> None:
     with pytest.raises(ValueError, match=r"'unit': fit_samples must be at least 26 for 3 sensors"):
-        MultivariateRule(3, [MultivariateSpec("unit", (0, 1, 2), fit_samples=25)])
+        MultivariateRule(3, [MultivariateSpec("unit", 3, (0, 1, 2), fit_samples=25)])
     with pytest.raises(ValueError, match="two distinct sensors"):
-        MultivariateRule(3, [MultivariateSpec("unit", (1, 1))])
+        MultivariateRule(3, [MultivariateSpec("unit", 3, (1, 1))])
