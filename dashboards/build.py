@@ -189,24 +189,13 @@ def _sensor_stat(sensor: SensorInfo) -> Panel:
     )
 
 
-def _unit_stat(unit: SensorInfo, member_ids: list[str]) -> Panel:
-    return panel(
-        "stat",
-        unit.name,
-        [influx_target(q.unit_level(unit.site, unit.sensor))],
-        mappings=LEVEL_MAPPINGS,
-        thresholds={"mode": "absolute", "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}]},
-        description=f"{unit.sensor} (unit, {unit.area}): the group's own alarm; members {', '.join(member_ids)}",
-        extra_defaults={"noValue": "normal"},
-        options={
-            "reduceOptions": {"calcs": ["last"], "fields": "", "values": False},
-            "colorMode": "background",
-            "graphMode": "none",
-            "textMode": "value",
-            "justifyMode": "center",
-            "orientation": "auto",
-        },
-    )
+def units_note(units: Sequence[tuple[SensorInfo, list[str]]]) -> str:
+    """Which id stands for which group: a group's alarm is listed under the group's own id and area, never under a
+    member's, so the alarm tables say which unit each such id is and what it is made of."""
+    if not units:
+        return ""
+    listed = "; ".join(f"{u.sensor} = {u.name} (area {u.area}; members {', '.join(members)})" for u, members in units)
+    return f" Sensor groups alarm under their own id: {listed}."
 
 
 def _sensor_timeseries(sensor: SensorInfo) -> Panel:
@@ -272,13 +261,13 @@ def overview(site: str, sensors: list[SensorInfo], units: Sequence[tuple[SensorI
     layout.row("Critical sensors")
     for sensor in (s for s in sensors if s.critical):
         layout.add(_sensor_stat(sensor), w=4, h=5)
-    if units:
-        layout.row("Units (sensor groups: their own alarms)")
-        for unit, member_ids in units:
-            layout.add(_unit_stat(unit, member_ids), w=4, h=4)
     layout.row("Alarms and sensor health")
     layout.add(
-        _table("Active alarms", q.active_alarms(), "Every sensor and rule whose newest transition is not normal."),
+        _table(
+            "Active alarms",
+            q.active_alarms(),
+            "Every sensor and rule whose newest transition is not normal." + units_note(units),
+        ),
         w=16,
         h=9,
     )
@@ -367,7 +356,7 @@ def _kpi_stat(title: str, field: str, steps: list[tuple[str, float | None]], uni
     )
 
 
-def alarms(site: str) -> dict:
+def alarms(site: str, units: Sequence[tuple[SensorInfo, list[str]]] = ()) -> dict:
     layout = Layout()
     layout.row("Alarms")
     layout.add(
@@ -376,7 +365,7 @@ def alarms(site: str) -> dict:
         h=10,
     )
     layout.panels[-1]["transformations"] = [{"id": "organize", "options": {"excludeByName": {"value": True}}}]
-    layout.add(_table("Alarm events", q.alarm_history()), w=24, h=9)
+    layout.add(_table("Alarm events", q.alarm_history(), units_note(units).strip()), w=24, h=9)
     layout.row("ISA-18.2 alarm KPIs")
     layout.add(_kpi_stat("Alarms / 10 min", "alarms_10min", [("green", None), ("orange", 2), ("red", 10)]), w=4, h=4)
     layout.add(_kpi_stat("Time in flood", "flood_percent", [("green", None), ("red", 1)], unit="percent"), w=4, h=4)
@@ -524,7 +513,7 @@ def build_dashboards(config: HazwatchConfig) -> list[dict]:
     for site in config.sites:
         sensors = [s for s in registry if s.site == site.id]
         units = [(u, [registry.sensors[m].sensor for m in u.members]) for u in registry.units if u.site == site.id]
-        built += [overview(site.id, sensors, units), areas(site.id, sensors, stats_policy), alarms(site.id)]
+        built += [overview(site.id, sensors, units), areas(site.id, sensors, stats_policy), alarms(site.id, units)]
         toxic = exposure_sensors(sensors)
         if toxic:
             built.append(exposure(site.id, toxic))

@@ -39,16 +39,7 @@ def variable_area() -> str:
 
 
 def variable_sensor() -> str:
-    """Sensors by their readings, and units (a group's own alarm, which has no readings) by their alarms."""
-    return f'SHOW TAG VALUES FROM "{READINGS}", "{ALARMS}" WITH KEY = "sensor" WHERE {SITE_VAR} AND {AREA_VAR}'
-
-
-def unit_level(site: str, unit: str) -> str:
-    """A unit's alarm level now: the level of its newest alarm transition (a unit has no readings)."""
-    return (
-        f'SELECT last("level") AS "level" FROM "{ALARMS}" WHERE {point(site, unit)} '
-        f"AND time > now() - {ACTIVE_ALARM_LOOKBACK}"
-    )
+    return f'SHOW TAG VALUES FROM "{READINGS}" WITH KEY = "sensor" WHERE {SITE_VAR} AND {AREA_VAR}'
 
 
 def current_value(site: str, sensor: str) -> str:

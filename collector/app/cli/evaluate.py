@@ -106,13 +106,19 @@ def evaluate_budget(report: dict[str, object], data_dir: Path | None) -> dict[st
     from collector.evaluation import budget, skab
 
     spent: dict[str, object] = {"budget_per_sensor_day": budget.budget_per_day()}
+    by_area: dict[str, dict[str, float]] = {}
     if "scenarios" in report:
         spent["scenarios_normal"] = budget.scenario_totals(report["scenarios"])
+        by_area |= budget.area_totals(result.get("budget_by_area", {}) for result in report["scenarios"])
     try:
-        spent["skab_anomaly_free"] = budget.skab_normal(data_dir)["spend"]
+        normal = budget.skab_normal(data_dir)
+        spent["skab_anomaly_free"] = normal["spend"]
+        by_area |= normal["by_area"]
     except skab.SkabDataMissing as exc:
         spent["skab_anomaly_free"] = {"skipped": str(exc)}
-    spent["within_budget"] = all(
+    spent["by_area"] = by_area
+    spent["areas_over_budget"] = budget.over_budget(by_area, spent["budget_per_sensor_day"])
+    spent["within_budget"] = not spent["areas_over_budget"] and all(
         figures["all"]["per_sensor_day"] <= spent["budget_per_sensor_day"]
         for key in ("scenarios_normal", "skab_anomaly_free")
         if isinstance(figures := spent.get(key), dict) and "all" in figures
@@ -133,7 +139,14 @@ def print_budget(spent: dict[str, object]) -> None:
         for rule, row in figures.items():
             table.add_row(name, rule, str(row["alarms"]), f"{row['sensor_days']:.2f}", f"{row['per_sensor_day']:.3f}")
     console.print(table)
-    console.print("within budget" if spent["within_budget"] else "[bold red]over budget[/]")
+    areas = Table("area", "alarms", "sensor-days", "per sensor-day", title="alarm budget per area")
+    over = set(spent.get("areas_over_budget", []))
+    for area, row in spent.get("by_area", {}).items():
+        figures = (str(row["alarms"]), f"{row['sensor_days']:.2f}", f"{row['per_sensor_day']:.3f}")
+        areas.add_row(area, *figures, style="bold red" if area in over else "")
+    console.print(areas)
+    named = f": {', '.join(spent['areas_over_budget'])}" if over else ""
+    console.print("within budget" if spent["within_budget"] else f"[bold red]over budget[/]{named}")
 
 
 @app.command()
