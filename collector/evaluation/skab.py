@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -351,9 +351,12 @@ with 99th-percentile calibration limits (1 % of rows for each statistic) and no 
 for comparison."""
 
 
-def run(detector: str = "hazwatch", data_dir: Path | None = None) -> SkabResult:
-    """Load the 34 experiments, run the named detector the benchmark's way and score it."""
+def run(detector: str = "hazwatch", data_dir: Path | None = None, false_alarm_rate: float | None = None) -> SkabResult:
+    """Load the 34 experiments, run the named detector the benchmark's way and score it; `false_alarm_rate`
+    overrides the detector's target false-alarm rate (docs/detectors.md: how SKAB fares at each)."""
     params = DETECTORS[detector]
+    if false_alarm_rate is not None:
+        params = replace(params, target_false_alarm_rate=false_alarm_rate)
     experiments = load_experiments(data_dir)
     alarms = evaluate(experiments, lambda: MultivariateDetector(params))
     files, counts, nab = score_files(experiments, alarms)

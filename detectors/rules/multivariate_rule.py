@@ -36,6 +36,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -53,6 +54,7 @@ from hazwatch.config.registry import SensorInfo
 MULTIVARIATE = "multi.multivariate"
 LEVEL_NAME = "unit_abnormal"
 PRIORITY = "medium"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -352,7 +354,7 @@ def multivariate_specs(setup: Setup) -> list[MultivariateSpec]:
                     target_false_alarm_rate=group.target_false_alarm_rate,
                     calibration_start_ns=None
                     if group.calibration_start is None
-                    else int(group.calibration_start.timestamp() * 1e9),
+                    else (group.calibration_start - EPOCH) // timedelta(microseconds=1) * 1000,
                 )
             )
     return specs

@@ -21,12 +21,15 @@ from collector.app.cli.scenario_cli import print_scenarios
 
 
 def evaluate_skab(
-    data_dir: Path | None = None, predictions_out: Path | None = None, detector: str = "hazwatch"
+    data_dir: Path | None = None,
+    predictions_out: Path | None = None,
+    detector: str = "hazwatch",
+    false_alarm_rate: float | None = None,
 ) -> dict[str, object]:
     """Run the SKAB benchmark with its own protocol; optionally write per-row predictions for re-scoring."""
     from collector.evaluation import skab
 
-    result = skab.run(detector, data_dir)
+    result = skab.run(detector, data_dir, false_alarm_rate)
     summary = result.summary()
     summary["data_dir"] = str(skab.skab_dir(data_dir))
     if predictions_out is not None:
@@ -171,6 +174,15 @@ def evaluate(
         str,
         typer.Option("--skab-detector", help="detector to run on SKAB: hazwatch or a baseline (docs/evaluation.md)"),
     ] = "hazwatch",
+    skab_false_alarm_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--skab-false-alarm-rate",
+            min=1e-300,
+            max=0.5,
+            help="run SKAB with the unit model's limits set for this share of normal rows (docs/detectors.md)",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the detectors: the scenario suite, SKAB (F1, FAR, MAR, changepoint score) and NAB (standard,
     low-FP, low-FN), each beside its published leaderboard."""
@@ -183,7 +195,7 @@ def evaluate(
     if with_scenarios and not skab_only:
         report["scenarios"] = evaluate_scenarios()
     try:
-        report["skab"] = evaluate_skab(data_dir, predictions_out, skab_detector)
+        report["skab"] = evaluate_skab(data_dir, predictions_out, skab_detector, skab_false_alarm_rate)
     except skab.SkabDataMissing as exc:
         if skab_only:
             err_console.print(f"[bold red]SKAB data missing[/]: {exc}")
