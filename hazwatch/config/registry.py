@@ -13,6 +13,7 @@ rules use), while `sensors[slot]` and `slot(site, id)` know every slot an alarm 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -131,12 +132,12 @@ class SensorRegistry:
         return self.n_sensors
 
     def __iter__(self):
-        return iter(self.sensors[: self.n_sensors])
+        return itertools.islice(self.sensors, self.n_sensors)
 
     @property
     def units(self) -> list[SensorInfo]:
+        """The groups' own slots, in config order."""
         return self.sensors[self.n_sensors :]
-
 
     def with_poll_intervals(self, intervals: dict[int, float]) -> SensorRegistry:
         """The same sensors, those without a device promising the given intervals (slot → seconds)."""
