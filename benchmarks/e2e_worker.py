@@ -37,7 +37,7 @@ async def main(args: dict) -> None:
             update={"mqtt": config.mqtt.model_copy(update={"client_id": f"{config.mqtt.client_id}-{partition}"})}
         )
         owned = Partition(config, registry, PartitionSpec.parse(partition))
-        source_config, detected = owned.source_config, OwnedConditions(lifecycle, owned.owned)
+        source_config, detected = owned.source_config, OwnedConditions(lifecycle, owned.owned_slots)
     sources = mqtt_sources(source_config, registry)
     influx = InfluxSink(config.influxdb, registry)
     webhooks = WebhookNotifier(config.webhooks, registry, config.state_dir, secret=b"benchmark-secret")

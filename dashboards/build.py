@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from dashboards import queries as q
 from dashboards.panels import (
@@ -189,6 +189,15 @@ def _sensor_stat(sensor: SensorInfo) -> Panel:
     )
 
 
+def units_note(units: Sequence[tuple[SensorInfo, list[str]]]) -> str:
+    """Which id stands for which group: a group's alarm is listed under the group's own id and area, never under a
+    member's, so the alarm tables say which unit each such id is and what it is made of."""
+    if not units:
+        return ""
+    listed = "; ".join(f"{u.sensor} = {u.name} (area {u.area}; members {', '.join(members)})" for u, members in units)
+    return f" Sensor groups alarm under their own id: {listed}."
+
+
 def _sensor_timeseries(sensor: SensorInfo) -> Panel:
     return panel(
         "timeseries",
@@ -246,14 +255,19 @@ def _timeline(kind: str, title: str, query: str, mappings: list[dict], alias: st
     )
 
 
-def overview(site: str, sensors: list[SensorInfo]) -> dict:
+def overview(site: str, sensors: list[SensorInfo], units: Sequence[tuple[SensorInfo, list[str]]] = ()) -> dict:
+    """`units`: the site's groups' own slots, each with its members' ids."""
     layout = Layout()
     layout.row("Critical sensors")
     for sensor in (s for s in sensors if s.critical):
         layout.add(_sensor_stat(sensor), w=4, h=5)
     layout.row("Alarms and sensor health")
     layout.add(
-        _table("Active alarms", q.active_alarms(), "Every sensor and rule whose newest transition is not normal."),
+        _table(
+            "Active alarms",
+            q.active_alarms(),
+            "Every sensor and rule whose newest transition is not normal." + units_note(units),
+        ),
         w=16,
         h=9,
     )
@@ -342,7 +356,7 @@ def _kpi_stat(title: str, field: str, steps: list[tuple[str, float | None]], uni
     )
 
 
-def alarms(site: str) -> dict:
+def alarms(site: str, units: Sequence[tuple[SensorInfo, list[str]]] = ()) -> dict:
     layout = Layout()
     layout.row("Alarms")
     layout.add(
@@ -351,7 +365,7 @@ def alarms(site: str) -> dict:
         h=10,
     )
     layout.panels[-1]["transformations"] = [{"id": "organize", "options": {"excludeByName": {"value": True}}}]
-    layout.add(_table("Alarm events", q.alarm_history()), w=24, h=9)
+    layout.add(_table("Alarm events", q.alarm_history(), units_note(units).strip()), w=24, h=9)
     layout.row("ISA-18.2 alarm KPIs")
     layout.add(_kpi_stat("Alarms / 10 min", "alarms_10min", [("green", None), ("orange", 2), ("red", 10)]), w=4, h=4)
     layout.add(_kpi_stat("Time in flood", "flood_percent", [("green", None), ("red", 1)], unit="percent"), w=4, h=4)
@@ -498,7 +512,8 @@ def build_dashboards(config: HazwatchConfig) -> list[dict]:
     built: list[dict] = []
     for site in config.sites:
         sensors = [s for s in registry if s.site == site.id]
-        built += [overview(site.id, sensors), areas(site.id, sensors, stats_policy), alarms(site.id)]
+        units = [(u, [registry.sensors[m].sensor for m in u.members]) for u in registry.units if u.site == site.id]
+        built += [overview(site.id, sensors, units), areas(site.id, sensors, stats_policy), alarms(site.id, units)]
         toxic = exposure_sensors(sensors)
         if toxic:
             built.append(exposure(site.id, toxic))

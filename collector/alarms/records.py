@@ -28,7 +28,7 @@ class HandlingRecorder:
         self._problems = RateLimitedLog(log)
 
     def submit_events(self, events: Sequence[AlarmEvent]) -> None:
-        wanted = [e for e in events if e.category != "system" and 0 <= e.slot < len(self.registry)]
+        wanted = [e for e in events if e.category != "system" and 0 <= e.slot < len(self.registry.sensors)]
         if not wanted:
             return
         try:

@@ -150,7 +150,7 @@ class AlarmStore:
         row = self._db.execute("SELECT data FROM snapshot WHERE id = 1").fetchone()
         if row is None:
             return None
-        slots = {s.key: s.slot for s in registry}
+        slots = {s.key: s.slot for s in registry.sensors}
         data = json.loads(row[0])
         missing = _missing_keys(data, slots)
         if missing:

@@ -168,7 +168,7 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         # A link that leads nowhere would tell the person paged they can answer when they cannot.
         log.warning("response links not sent: they need the alarm API (--api-port, and %s or a console)", TOKEN_ENV)
         links = None
-    detected = OwnedConditions(lifecycle, partition.owned) if partition is not None else lifecycle
+    detected = OwnedConditions(lifecycle, partition.owned_slots) if partition is not None else lifecycle
     stack = build_detector_stack(registry, config, detected)
     snapshots = DetectorSnapshots(state_dir, registry, _fingerprint(config, options))
     resumed_from = snapshots.restore(stack) if options.role != "edge" else None

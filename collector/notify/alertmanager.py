@@ -188,7 +188,7 @@ class AlertmanagerFeed:
         out: dict[Key, Alert] = {}
         standing = self.alarms()
         for status in standing:
-            if status.level <= 0 or not 0 <= status.slot < len(self.registry):
+            if status.level <= 0 or not 0 <= status.slot < len(self.registry.sensors):
                 continue
             if subscriber_wants(subscriber, self._filter_view(status)):
                 out[(status.slot, status.rule)] = self._alert(subscriber.alertmanager, status)

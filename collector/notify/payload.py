@@ -58,7 +58,7 @@ class PayloadBuilder:
         self.registry = registry
 
     def build(self, event: AlarmEvent) -> dict[str, object]:
-        info = self.registry.sensors[event.slot] if 0 <= event.slot < len(self.registry) else None
+        info = self.registry.sensors[event.slot] if 0 <= event.slot < len(self.registry.sensors) else None
         extra = dict(event.extra)
         payload: dict[str, object] = {
             "schema": SCHEMA_VERSION,

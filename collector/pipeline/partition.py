@@ -42,6 +42,9 @@ class Partition:
         self.owned_sensors = owned
         """(site, sensor) pairs it owns: what a core worker subscribes to."""
         self.owned = np.array([(s.site, s.sensor) in owned for s in registry], dtype=bool)
+        units = np.array([self.owned[u.members[0]] for u in registry.units], dtype=bool)
+        self.owned_slots = np.concatenate([self.owned, units])
+        """Every slot an alarm can be on: a group's unit slot goes with its members (a group is never split)."""
         self.source_config = with_owned_devices(config, owned)
         """The config its sources are built from: only the devices of owned sensors are polled or subscribed to."""
 

@@ -71,6 +71,8 @@ class ViewSensor(Protocol):
     range_min: float
     range_max: float
     poll_interval: float
+    members: tuple[int, ...]
+    """Non-empty for a group's own slot (a unit): it has alarms but no readings of its own."""
 
 
 class StatusView:
@@ -152,6 +154,10 @@ class StatusView:
         )
         judged = current and quality == Quality.GOOD
         level = max(alarm_level, level_reached(sensor.limits, value) if judged else 0)
+        level_text = Text("normal" if level == 0 else f"L{level}", style=LEVEL_STYLES.get(level, LEVEL_STYLES[3]))
+        if sensor.members:
+            # A unit reads nothing itself: its row is its own alarm state, never "no data".
+            return Text("—"), " ", level_text, Text(f"unit of {len(sensor.members)}", style="green")
         if silent:
             health = Text("no data" if not seen else f"offline {(now_ns - self.time_ns[slot]) / NS:.0f} s")
             health.stylize(HEALTH_STYLES[Quality.OFFLINE])
@@ -162,7 +168,6 @@ class StatusView:
         if current and math.isfinite(self.smoothed[slot]):
             delta = value - self.smoothed[slot]
             trend = "↑" if delta > self.trend_step[slot] else "↓" if delta < -self.trend_step[slot] else "→"
-        level_text = Text("normal" if level == 0 else f"L{level}", style=LEVEL_STYLES.get(level, LEVEL_STYLES[3]))
         return shown, trend if current else " ", level_text, health
 
     def _area_table(self, site: str, area: str, slots: list[int], now_ns: int) -> Table:
@@ -207,7 +212,9 @@ class StatusView:
             groups.setdefault((sensor.site, sensor.area), []).append(slot)
         tables = [self._area_table(site, area, slots, now_ns) for (site, area), slots in groups.items()]
         stamp = datetime.fromtimestamp(now_ns / NS, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        header = Text(f"hazwatch status · {len(self.sensors)} sensors · {stamp}", style="bold")
+        units = sum(1 for s in self.sensors if s.members)
+        counted = f"{len(self.sensors) - units} sensors" + (f", {units} units" if units else "")
+        header = Text(f"hazwatch status · {counted} · {stamp}", style="bold")
         return Group(header, Columns(tables, padding=(0, 2)), self._alarm_table())
 
 
@@ -240,6 +247,7 @@ class TaggedSensor:
     range_max: float
     poll_interval: float = 10.0
     limits: Limits = field(default_factory=Limits)
+    members: tuple[int, ...] = ()
 
     @classmethod
     def from_tags(cls, tags: dict[str, str]) -> TaggedSensor:

@@ -11,8 +11,9 @@ This is the pipeline's Detector (collector/pipeline/loop.py). Routing, in one pl
   active: an already-shown process alarm is withdrawn (a level-0 change, extra `suppressed_by`), new ones
   are held back, and when the last suppressing condition clears, process conditions still active
   underneath are shown again. A *latched* process alarm (methane power-cut) is never withdrawn by
-  suppression: it stays until reset. Nor is a unit's alarm (`extra["unit"]`, multivariate groups): it is
-  shown on a member's slot but belongs to the group, whose rule hears of the member's health instead.
+  suppression: it stays until reset. A group's alarm is on the group's own slot (hazwatch/config/registry.py),
+  which no health condition covers: a member's health never withdraws it; a rule that models its members
+  (multivariate units) hears of the member's health instead (`member_health`).
 - The changes, in time order, go to `lifecycle.apply(changes, now_ns)`; what it returns is the output.
 """
 
@@ -173,7 +174,7 @@ class DetectorStack:
         else:
             underlying.pop(rule, None)
         shown = self._shown.setdefault(slot, {})
-        if self._suppressors.get(slot) and rule not in shown and not change.extra.get("unit"):
+        if self._suppressors.get(slot) and rule not in shown:
             return
         self._show(change, out)
 
@@ -203,7 +204,7 @@ class DetectorStack:
 
     def _withdraw(self, slot: int, cause: ConditionChange, out: list[ConditionChange]) -> None:
         for shown in list(self._shown.get(slot, {}).values()):
-            if shown.latch or shown.extra.get("unit"):
+            if shown.latch:
                 continue
             self._show(
                 dataclasses.replace(

@@ -13,6 +13,10 @@ evaluated once per batch (`finish`).
   following vapour pressure). Catches a runaway minutes before the temperature limit.
 - multi.vote (VoteGroup): the group's value is the median of three (2oo3); with one member stale it
   degrades to the higher of two (1oo2, fail-safe), with two stale to the remaining one (IEC 61511 practice).
+
+Each group's alarm is on the group's own slot (SensorRegistry gives every group one, named by the group's
+id, name and area), not on a member's: a member's health alarm must not withdraw a vote that exists to
+survive one member failing, nor a runaway or ventilation alarm, and is never mistaken for them.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from detectors.engine.frame import NEVER, Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.setup import Setup
 from detectors.rules.threshold import LevelSpec, level_specs
-from hazwatch.config.detection import RunawayGroup, VentilationGroup, VoteGroup
+from hazwatch.config.detection import GroupIdentity, RunawayGroup, VentilationGroup, VoteGroup
 
 VENTILATION = "multi.ventilation"
 RUNAWAY = "multi.runaway"
@@ -42,6 +46,8 @@ BLOCK_S = 10.0
 @dataclass(frozen=True)
 class VentilationSpec:
     name: str
+    slot: int
+    """The group's own slot: where its alarm is shown."""
     methane: int
     velocity: int
     methane_rate_per_min: float = 0.01
@@ -53,6 +59,7 @@ class VentilationSpec:
 @dataclass(frozen=True)
 class RunawaySpec:
     name: str
+    slot: int
     temperature: int
     pressure: int
     pressure_span: float
@@ -65,6 +72,7 @@ class RunawaySpec:
 @dataclass(frozen=True)
 class VoteSpec:
     name: str
+    slot: int
     members: tuple[int, int, int]
     levels: Sequence[LevelSpec]
     stale_after_s: float = 30.0
@@ -168,7 +176,7 @@ class MultiSensorDetector(Rule):
             )
             out.append(
                 self._change(
-                    VENTILATION, spec.methane, int(level[i]), "critical", rate[i], g.rate[i], now_ns, message, spec.name
+                    VENTILATION, spec.slot, int(level[i]), "critical", rate[i], g.rate[i], now_ns, message, spec.name
                 )
             )
         g.level[:] = level
@@ -195,7 +203,7 @@ class MultiSensorDetector(Rule):
             out.append(
                 self._change(
                     RUNAWAY,
-                    spec.temperature,
+                    spec.slot,
                     int(level[i]),
                     "critical",
                     t_rate[i],
@@ -222,8 +230,7 @@ class MultiSensorDetector(Rule):
                 raw[j] = True if voted >= spec.value else False if voted < spec.reset else raw[j]
             active = [spec for j, spec in enumerate(g.levels) if raw[j]]
             level = max((spec.level for spec in active), default=0)
-            first = g.members[0]
-            before = self.levels.get((VOTE, first), 0)
+            before = self.levels.get((VOTE, g.slot), 0)
             if level != before:
                 spec = next((s for s in g.levels if s.level == (level or before)), g.levels[0])
                 message = (
@@ -234,7 +241,7 @@ class MultiSensorDetector(Rule):
                 )
                 out.append(
                     self._change(
-                        VOTE, first, level, spec.priority, voted, spec.value, now_ns, message, g.name, spec.name
+                        VOTE, g.slot, level, spec.priority, voted, spec.value, now_ns, message, g.name, spec.name
                     )
                 )
         return out
@@ -292,11 +299,18 @@ def multi_params(setup: Setup) -> MultiParams:
                 raise ValueError(f"group refers to unknown sensor {site_id}/{ref}")
             return found
 
+        def unit_slot(group: GroupIdentity, site_id: str = site.id) -> int:
+            found = registry.slot(site_id, group.unit_id)
+            if found is None or found < len(registry):
+                raise ValueError(f"group {group.name!r} has no unit slot of its own in the registry")
+            return found
+
         for group in site.groups:
             if isinstance(group, VentilationGroup):
                 ventilation.append(
                     VentilationSpec(
                         name=group.name,
+                        slot=unit_slot(group),
                         methane=slot(group.methane),
                         velocity=slot(group.air_velocity),
                         methane_rate_per_min=group.methane_rate_per_min,
@@ -310,6 +324,7 @@ def multi_params(setup: Setup) -> MultiParams:
                 runaway.append(
                     RunawaySpec(
                         name=group.name,
+                        slot=unit_slot(group),
                         temperature=slot(group.temperature),
                         pressure=pressure.slot,
                         pressure_span=pressure.range_max - pressure.range_min,
@@ -324,6 +339,7 @@ def multi_params(setup: Setup) -> MultiParams:
                 vote.append(
                     VoteSpec(
                         name=group.name,
+                        slot=unit_slot(group),
                         members=members,
                         levels=level_specs(first.limits.high),
                         stale_after_s=first.poll_interval * group.stale_after_intervals,

@@ -15,10 +15,13 @@ we measured on the SKAB rig (docs/evaluation.md has the numbers):
   the calibration window. Its (smoothed) first difference is stationary and still shows a
   sudden change. Which channels are such states is the caller's choice (`rate_channels`),
   e.g. every temperature-kind sensor of the group.
-- **Limits from the calibration window's own score quantile times a margin**, not from
-  F/χ² theory: smoothed scores are autocorrelated and the window is short, so theoretical
-  limits are far too tight. One combined score, max(T²/T²_lim, Q/Q_lim), is compared to one
-  margin.
+- **Limits from a target false-alarm rate**, not a hand-picked margin: each limit is the larger
+  of the textbook control limit at that rate (F distribution for T², Jackson–Mudholkar for Q) and
+  the calibration rows' own empirical quantile at it. The textbook limit reaches rates a short
+  window cannot resolve (1 row in 10,000 from 400 rows); the empirical quantile is the check that
+  catches calibration scores heavier-tailed than the theory assumes (smoothed, autocorrelated,
+  not Gaussian), and then wins. The rate is split evenly between T² and Q, so the one combined
+  score, max(T²/T²_lim, Q/Q_lim), exceeds 1 on at most the target share of normal rows.
 - **Alarm with persistence and off-delay** (on after k of the last n rows over the margin, off
   after m consecutive rows under it): one clean raise and one clear per episode instead of
   chattering, which is what an operator and a changepoint score both need.
@@ -34,6 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+DEFAULT_TARGET_FALSE_ALARM_RATE = 1e-4
+"""One calibration row in 10,000 over the threshold, about 9 rows a day at 1 Hz: under one raised alarm per unit-day
+once the persistence has had its say (docs/detectors.md has SKAB at this and other rates)."""
+
 
 @dataclass(frozen=True)
 class MultivariateParams:
@@ -47,10 +54,12 @@ class MultivariateParams:
     """Column indices of slow, drifting states (temperatures) that enter as their rate of change."""
     explained_variance: float = 0.9
     """PCA keeps the fewest components that explain this share of the calibration variance."""
-    limit_quantile: float = 0.99
-    """T² and Q limits are this quantile of their calibration-window values."""
-    margin: float = 5.0
-    """The alarm compares the combined score (1.0 = calibration limit) with this margin."""
+    target_false_alarm_rate: float = DEFAULT_TARGET_FALSE_ALARM_RATE
+    """Share of normal rows allowed over the alarm threshold (the combined score's 1.0), half to T², half to Q.
+    Rows, not alarms: the persistence below turns a lone row over the threshold into no alarm at all."""
+    control_limits: bool = True
+    """Each limit is the larger of the textbook control limit at the target rate and the calibration rows'
+    empirical quantile at it; False: the empirical quantile alone (what a plain PCA chart does)."""
     on_count: int = 5
     on_window: int = 10
     """Raise when at least on_count of the last on_window rows are over the margin."""
@@ -64,10 +73,8 @@ class MultivariateParams:
             raise ValueError("smoothing weights must be in (0, 1]")
         if not 0 < self.explained_variance < 1:
             raise ValueError("explained_variance must be in (0, 1)")
-        if not 0 < self.limit_quantile < 1:
-            raise ValueError("limit_quantile must be in (0, 1)")
-        if self.margin <= 0:
-            raise ValueError("margin must be positive")
+        if not 0 < self.target_false_alarm_rate < 1:
+            raise ValueError("target_false_alarm_rate must be in (0, 1)")
         if not 1 <= self.on_count <= self.on_window or self.off_count < 1:
             raise ValueError("need 1 <= on_count <= on_window and off_count >= 1")
         if self.warmup_rows < 0:
@@ -145,8 +152,13 @@ class MultivariateDetector:
         self._component_variance = eigenvalues[:k]
 
         t2, q = self._t2_q(features)
-        self._t2_limit = max(float(np.quantile(t2, p.limit_quantile)), 1e-12)
-        self._q_limit = max(float(np.quantile(q, p.limit_quantile)), 1e-12)
+        alpha = p.target_false_alarm_rate / 2
+        self._t2_limit = max(float(np.quantile(t2, 1 - alpha)), 1e-12)
+        self._q_limit = max(float(np.quantile(q, 1 - alpha)), 1e-12)
+        if p.control_limits:
+            self._t2_limit = max(self._t2_limit, hotelling_t2_limit(k, len(features), alpha))
+            self._q_limit = max(self._q_limit, jackson_mudholkar_q_limit(eigenvalues[k:], alpha))
+        self._calibration_over = float(np.mean(np.maximum(t2 / self._t2_limit, q / self._q_limit) > 1))
         self._recent_over = np.zeros(p.on_window, dtype=np.int8)
         self._recent_pos = 0
         self._alarm = False
@@ -160,13 +172,18 @@ class MultivariateDetector:
 
     @property
     def limits(self) -> tuple[float, float]:
-        """(T² limit, Q limit) from the calibration window."""
+        """(T² limit, Q limit) at the target false-alarm rate, from the calibration window."""
         return self._t2_limit, self._q_limit
+
+    @property
+    def calibration_over_rate(self) -> float:
+        """Share of the calibration rows over the threshold: the empirical check of the target rate."""
+        return self._calibration_over
 
     # ---- streaming ------------------------------------------------------------------------
 
     def update(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Score new rows and advance the alarm; returns (combined score, alarm) per row."""
+        """Score new rows and advance the alarm; returns (combined score, 1.0 = limit) and alarm per row."""
         if not self._fitted:
             raise NotFitted("fit() the detector on a calibration window first")
         rows = np.atleast_2d(np.asarray(rows, dtype=np.float64))
@@ -179,7 +196,7 @@ class MultivariateDetector:
         features[:, n_level:] = (features[:, n_level:] - self._rate_mean) / self._rate_scale
         t2, q = self._t2_q(features)
         score = np.maximum(t2 / self._t2_limit, q / self._q_limit)
-        return score, self._advance_alarm(score > self.params.margin)
+        return score, self._advance_alarm(score > 1.0)
 
     # ---- internals ------------------------------------------------------------------------
 
@@ -249,3 +266,31 @@ class MultivariateDetector:
             alarm[i] = state
         self._recent_pos, self._alarm, self._rows_under = pos, state, under
         return alarm
+
+
+# ---- control limits ---------------------------------------------------------------------------
+
+
+def hotelling_t2_limit(components: int, rows: int, alpha: float) -> float:
+    """T² limit for a new observation, exceeded with probability alpha under normal operation (Tracy, Young &
+    Mason 1992): k(n²−1)/(n(n−k)) · F(k, n−k; 1−alpha)."""
+    from scipy.stats import f
+
+    k, n = components, rows
+    return float(k * (n * n - 1) / (n * (n - k)) * f.ppf(1 - alpha, k, n - k))
+
+
+def jackson_mudholkar_q_limit(residual_eigenvalues: np.ndarray, alpha: float) -> float:
+    """Q (SPE) limit exceeded with probability alpha (Jackson & Mudholkar 1979), from the eigenvalues the model
+    left out; Box's g·χ²_h approximation where the Jackson–Mudholkar exponent h0 is not positive."""
+    from scipy.stats import chi2, norm
+
+    theta = [float(np.sum(residual_eigenvalues**i)) for i in (1, 2, 3)]
+    if theta[0] <= 0 or theta[1] <= 0:
+        return 0.0
+    h0 = 1 - 2 * theta[0] * theta[2] / (3 * theta[1] ** 2)
+    if h0 <= 0:
+        return float(theta[1] / theta[0] * chi2.ppf(1 - alpha, theta[0] ** 2 / theta[1]))
+    c = float(norm.ppf(1 - alpha))
+    inner = c * np.sqrt(2 * theta[1] * h0**2) / theta[0] + 1 + theta[1] * h0 * (h0 - 1) / theta[0] ** 2
+    return float(theta[0] * inner ** (1 / h0))

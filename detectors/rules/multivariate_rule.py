@@ -8,9 +8,10 @@ MultivariateDetector per configured group:
   row of every member's latest good value; a member that did not report holds its last value, as the
   detector itself does. A row is *complete* when every member's last good reading is at most
   `stale_after_s` old (members on different devices report at different moments).
-- **Online calibration.** The first `fit_samples` complete rows are the calibration window; the model is
-  fitted once when the window is full. Nothing is emitted before the fit: an unfitted unit has no
-  notion of normal.
+- **Online calibration.** The first `fit_samples` complete rows (at or after the group's `calibration_start`,
+  when the config sets one: a known-normal stretch apart from what is judged) are the calibration window; the
+  model is fitted once when the window is full, its limits set for the group's `target_false_alarm_rate`.
+  Nothing is emitted before the fit: an unfitted unit has no notion of normal.
 - **Gaps.** A member held for longer than `stale_after_s` (offline, in calibration, faulty) leaves the
   others moving against a frozen value, which is a broken pattern the plant did not make. So the alarm
   is only *judged* on complete rows that follow enough complete rows for the smoothing to forget the
@@ -18,9 +19,9 @@ MultivariateDetector per configured group:
 - **Alarm.** After the fit every row is scored; the detector's k-of-n persistence raises. Its own
   off-delay counts rows (5 rows: 10 s at 2 s polling), while a drifting member hovers around the margin for minutes,
   so the rule adds a clock off-delay (`off_delay_s`, ISA-18.2's 60 s for temperature): one raise and
-  one clear per episode. The alarm is shown on the group's first member's slot but belongs to the unit
-  (priority medium, level 1 `unit_abnormal`, category process, `extra["unit"]` = the group's name): a
-  health alarm on that sensor never withdraws it.
+  one clear per episode. The alarm is the unit's own, on the group's slot (the registry gives each group
+  one, shown under the group's id, name and area; priority medium, level 1 `unit_abnormal`, category
+  process, `extra["unit"]` = the group's name): no member's health alarm withdraws it or is read as it.
 - **Member health.** The stack tells the rule about its members' health conditions (`member_health`):
   a member with an active health alarm (stuck, offline, fault, …) is left out and the model refitted on
   the others' calibration rows; an alarm already shown says who was left out; the member rejoins when
@@ -35,6 +36,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -44,7 +46,7 @@ from detectors.engine.frame import NEVER, Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.setup import Setup
 from detectors.rules.health import offline_after_s
-from detectors.rules.multivariate import MultivariateDetector, MultivariateParams
+from detectors.rules.multivariate import DEFAULT_TARGET_FALSE_ALARM_RATE, MultivariateDetector, MultivariateParams
 from hazwatch.config.detection import MultivariateGroup
 from hazwatch.config.kinds import SensorKind
 from hazwatch.config.registry import SensorInfo
@@ -52,18 +54,25 @@ from hazwatch.config.registry import SensorInfo
 MULTIVARIATE = "multi.multivariate"
 LEVEL_NAME = "unit_abnormal"
 PRIORITY = "medium"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class MultivariateSpec:
     name: str
+    slot: int
+    """The group's own slot, where its alarm is shown (SensorRegistry.unit_slot): never a member's."""
     members: tuple[int, ...]
-    """Slots of the group's sensors, in the group's order (the first one shows the alarm)."""
+    """Slots of the group's sensors, in the group's order."""
     fit_samples: int = 400
     rate_channels: tuple[int, ...] = ()
     """Positions in `members` of slow thermal states that enter as their rate of change (temperatures)."""
     labels: tuple[str, ...] = ()
     """How messages name each member, e.g. 'temperature at R101-TT-A'; defaults to the slot numbers."""
+    target_false_alarm_rate: float | None = None
+    """Share of normal rows over the alarm threshold the limits are set for; None: the detector's default."""
+    calibration_start_ns: int | None = None
+    """Calibration rows are taken at or after this time; None: from the first complete row."""
     off_delay_s: float = 60.0
     """The alarm clears only after the detector has been under its margin this long."""
     stale_after_s: float = 30.0
@@ -76,6 +85,8 @@ class _Unit:
     def __init__(self, spec: MultivariateSpec, params: MultivariateParams) -> None:
         self.spec = spec
         self.members = np.asarray(spec.members, dtype=np.int64)
+        if spec.target_false_alarm_rate is not None:
+            params = dataclasses.replace(params, target_false_alarm_rate=spec.target_false_alarm_rate)
         self.detector = MultivariateDetector(dataclasses.replace(params, rate_channels=spec.rate_channels))
         self.calibration = np.empty((spec.fit_samples, len(spec.members)))
         self.collected = 0
@@ -164,7 +175,7 @@ class MultivariateRule(Rule):
 
         start = 0
         if not unit.fitted:
-            start = self._calibrate(unit, rows, complete)
+            start = self._calibrate(unit, rows, complete, time)
             if start == len(rows):
                 return []
         if len(unit.keep) < 2:
@@ -194,10 +205,11 @@ class MultivariateRule(Rule):
         return out
 
     @staticmethod
-    def _calibrate(unit: _Unit, rows: np.ndarray, complete: np.ndarray) -> int:
+    def _calibrate(unit: _Unit, rows: np.ndarray, complete: np.ndarray, time: np.ndarray) -> int:
         """Collects complete rows; fits when the window is full. Returns the index of the first row to score."""
         need = unit.spec.fit_samples - unit.collected
-        usable = np.flatnonzero(complete)[:need]
+        start_ns = unit.spec.calibration_start_ns
+        usable = np.flatnonzero(complete if start_ns is None else complete & (time >= start_ns))[:need]
         unit.calibration[unit.collected : unit.collected + len(usable)] = rows[usable]
         unit.collected += len(usable)
         if not unit.fitted:
@@ -243,28 +255,29 @@ class MultivariateRule(Rule):
 
     @staticmethod
     def _unit_change(unit: _Unit, active: bool, score: float, time_ns: int, updated: bool = False) -> ConditionChange:
-        """The unit's condition, shown on its first member's slot but owned by the group (`extra["unit"]`)."""
+        """The unit's condition, on the group's own slot (`extra["unit"]` names the group)."""
         spec = unit.spec
-        margin = unit.params.margin
+        rate = unit.detector.params.target_false_alarm_rate
         left_out = unit.left_out()
         name = f"{spec.name} (without {', '.join(left_out)})" if left_out else spec.name
         if updated:
             message = f"{name}: sensors no longer move together; model refitted on the healthy members"
         elif active:
             message = (
-                f"{name}: sensors no longer move together (score {score:.3g} × calibration limit, alarm at {margin:g})"
+                f"{name}: sensors no longer move together (score {score:.3g} × the limit set for {rate:.2g} "
+                "of normal rows over it)"
             )
         else:
-            message = f"{name}: sensors move together again (score {score:.3g}, alarm at {margin:g})"
+            message = f"{name}: sensors move together again (score {score:.3g} × the limit)"
         return ConditionChange(
-            slot=spec.members[0],
+            slot=spec.slot,
             rule=MULTIVARIATE,
             category="process",
             level=int(active),
             level_name=LEVEL_NAME if active else "normal",
             priority=PRIORITY,
             value=score,
-            limit=float(margin),
+            limit=1.0,
             time_ns=time_ns,
             message=message,
             extra={
@@ -283,6 +296,8 @@ def _validate(spec: MultivariateSpec, n_slots: int, params: MultivariateParams) 
         raise ValueError(f"multivariate group {spec.name!r} needs at least two distinct sensors")
     if any(not 0 <= slot < n_slots for slot in spec.members):
         raise ValueError(f"multivariate group {spec.name!r} refers to a slot outside 0..{n_slots - 1}")
+    if spec.slot < 0 or spec.slot in spec.members:
+        raise ValueError(f"multivariate group {spec.name!r}: its alarm needs a slot of its own, not a member's")
     if any(not 0 <= c < m for c in spec.rate_channels):
         raise ValueError(f"multivariate group {spec.name!r}: rate_channels outside 0..{m - 1}")
     if spec.off_delay_s < 0 or spec.stale_after_s <= 0:
@@ -322,9 +337,13 @@ def multivariate_specs(setup: Setup) -> list[MultivariateSpec]:
                 if found is None:
                     raise ValueError(f"group refers to unknown sensor {site.id}/{ref}")
                 members.append(found)
+            unit_slot = registry.slot(site.id, group.unit_id)
+            if unit_slot is None or unit_slot < len(registry):
+                raise ValueError(f"group {group.name!r} has no unit slot of its own in the registry")
             specs.append(
                 MultivariateSpec(
                     name=group.name,
+                    slot=unit_slot,
                     members=tuple(members),
                     fit_samples=group.fit_samples,
                     rate_channels=tuple(
@@ -332,6 +351,10 @@ def multivariate_specs(setup: Setup) -> list[MultivariateSpec]:
                     ),
                     labels=tuple(labels[slot] for slot in members),
                     stale_after_s=max(held_after_s(registry.sensors[slot]) for slot in members),
+                    target_false_alarm_rate=group.target_false_alarm_rate,
+                    calibration_start_ns=None
+                    if group.calibration_start is None
+                    else (group.calibration_start - EPOCH) // timedelta(microseconds=1) * 1000,
                 )
             )
     return specs
@@ -343,8 +366,11 @@ RULE = RuleDeclaration(
     build=lambda setup: MultivariateRule(len(setup.registry), multivariate_specs(setup)),
     parameters=(
         Parameter("fit_samples", "400", "rows", "engineering choice, measured on SKAB (docs/evaluation.md)"),
-        Parameter("margin / quantile / persistence", "5 × the calibration 0.99 quantile; 5 of 10 rows on, 5 off",
-                  "score", "engineering choice, measured on SKAB (docs/evaluation.md)"),
+        Parameter("target_false_alarm_rate", f"{DEFAULT_TARGET_FALSE_ALARM_RATE:g}", "share of normal rows",
+                  "alarm budget: ~9 over-limit rows per unit-day at 1 Hz (docs/detectors.md has SKAB at other rates)"),
+        Parameter("limits", "max(F / Jackson–Mudholkar control limit, empirical calibration quantile)", "score",
+                  "Tracy, Young & Mason 1992; Jackson & Mudholkar 1979"),
+        Parameter("persistence", "5 of 10 rows on, 5 off", "rows", "engineering choice, measured on SKAB"),
         Parameter("off_delay_s", "60", "s", "ISA-18.2 starting delay for temperature (DOMAIN.md §3, u)"),
         Parameter("stale_after_s", "the slowest member's offline time", "s", "engineering choice"),
     ),

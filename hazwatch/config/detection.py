@@ -6,9 +6,10 @@ defaults, with their sources, are declared by the rule that uses them (detectors
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from hazwatch.config.limits import StrictModel
 
@@ -64,9 +65,35 @@ class DetectionSettings(StrictModel):
         return rule not in self.disable
 
 
-class VentilationGroup(StrictModel):
-    type: Literal["ventilation"]
+class GroupIdentity(StrictModel):
+    """What a group's own alarm is shown as: a group alarm belongs to the group, not to one of its members, so
+    a member's own health alarms neither withdraw it nor are mistaken for it (the registry gives each group a
+    slot of its own: hazwatch/config/registry.py)."""
+
     name: str
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the id the group's alarm is shown under (payloads, MQTT topic, records, dashboards); "
+        "default: the name with every run of characters other than letters, digits, '.', '_' and '-' made '-'",
+    )
+    area: str | None = Field(
+        default=None, description="the area the group's alarm belongs to; default: its first member's area"
+    )
+
+    @property
+    def unit_id(self) -> str:
+        return self.id or re.sub(r"[^A-Za-z0-9._-]+", "-", self.name).strip("-") or "group"
+
+    @property
+    def member_refs(self) -> list[str]:
+        """The member sensors' ids, the first one first (its area is the group's default area)."""
+        names = ("methane", "air_velocity", "temperature", "pressure")
+        return list(getattr(self, "sensors", None) or [getattr(self, n) for n in names if hasattr(self, n)])
+
+
+class VentilationGroup(GroupIdentity):
+    type: Literal["ventilation"]
     methane: str
     air_velocity: str
     methane_rate_per_min: float = Field(default=0.01, gt=0, description="% CH4 per minute counted as rising")
@@ -77,9 +104,8 @@ class VentilationGroup(StrictModel):
     baseline_s: float = Field(default=1800.0, gt=0, description="time constant of the velocity baseline")
 
 
-class RunawayGroup(StrictModel):
+class RunawayGroup(GroupIdentity):
     type: Literal["runaway"]
-    name: str
     temperature: str
     pressure: str
     temperature_rate_per_min: float = Field(default=0.5, gt=0)
@@ -87,20 +113,30 @@ class RunawayGroup(StrictModel):
     window_s: float = Field(default=60.0, gt=0, description="slopes are fitted over this window")
 
 
-class VoteGroup(StrictModel):
+class VoteGroup(GroupIdentity):
     type: Literal["vote_2oo3"]
-    name: str
     sensors: list[str] = Field(min_length=3, max_length=3)
     stale_after_intervals: float = Field(
         default=3.0, gt=0, description="a member silent this many poll intervals is left out of the vote"
     )
 
 
-class MultivariateGroup(StrictModel):
+class MultivariateGroup(GroupIdentity):
     type: Literal["multivariate"]
-    name: str
     sensors: list[str] = Field(min_length=2)
     fit_samples: int = Field(default=400, ge=20)
+    target_false_alarm_rate: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="share of normal rows allowed over the unit's alarm limits, which are set from the calibration "
+        "rows for it; default 1e-4, one row in 10,000 (docs/detectors.md)",
+    )
+    calibration_start: AwareDatetime | None = Field(
+        default=None,
+        description="the calibration rows are the first fit_samples complete rows from this time on, a known-normal "
+        "stretch apart from what is judged; default: from the first rows the unit sees",
+    )
 
     @model_validator(mode="after")
     def _enough_rows_to_calibrate(self) -> Self:

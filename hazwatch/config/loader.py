@@ -199,6 +199,7 @@ def _check_site(site: Site, prefix: str) -> Iterable[ConfigProblem]:
         if isinstance(device, ModbusDevice):
             yield from _check_register_overlap(device, dpath)
 
+    group_ids: dict[str, int] = {}
     for gi, group in enumerate(site.groups):
         for field, ref in group.model_dump(
             include={"methane", "air_velocity", "temperature", "pressure"}
@@ -210,6 +211,15 @@ def _check_site(site: Site, prefix: str) -> Iterable[ConfigProblem]:
                 yield ConfigProblem(
                     f"{prefix}.groups[{gi}].sensors[{ri}]", ref, "no such sensor in this site"
                 )
+        if group.area is not None and group.area not in area_ids:
+            yield ConfigProblem(f"{prefix}.groups[{gi}].area", group.area, "no such area in this site")
+        if group.unit_id in sensors:
+            yield ConfigProblem(f"{prefix}.groups[{gi}].id", group.unit_id, "a sensor of this site has this id")
+        elif group.unit_id in group_ids:
+            yield ConfigProblem(
+                f"{prefix}.groups[{gi}].id", group.unit_id, f"id of groups[{group_ids[group.unit_id]}] too"
+            )
+        group_ids.setdefault(group.unit_id, gi)
 
 
 

@@ -131,7 +131,7 @@ class AlarmEncoder:
 
     def __init__(self, registry: SensorRegistry, measurement: str = ALARMS) -> None:
         self._measurement = measurement
-        self._sensor_tags = [sensor_tags(info) for info in registry]
+        self._sensor_tags = [sensor_tags(info) for info in registry.sensors]  # unit slots too: groups alarm
 
     def encode_one(self, event: AlarmEvent) -> str:
         tags = [

@@ -172,3 +172,15 @@ def test_sensor_panels_bucket_at_least_three_poll_periods(example_configs, examp
             sensor = _sensor_of(p, registry)
             if sensor is not None and "interval" in p:
                 assert int(p["interval"].removesuffix("s")) >= math.ceil(3 * sensor.poll_interval)
+
+
+def test_the_alarm_tables_say_which_unit_each_group_id_stands_for(example_dashboards):
+    """A group's alarm is listed under the group's own id and area (not a member's): the tables name the unit."""
+    overview = next(d for d in example_dashboards if d["uid"] == "hw-hengda-chem-overview")
+    history = next(d for d in example_dashboards if d["uid"] == "hw-hengda-chem-alarms")
+    for dashboard, title in ((overview, "Active alarms"), (history, "Alarm events")):
+        (table,) = [p for p in _panels(dashboard) if p["title"] == title]
+        assert "R101-UNIT = R-101 unit model (area r101; members R101-TT-A, R101-PT, R101-FT-CW, R101-LT)" in (
+            table["description"]
+        )
+        assert "R-101-temperature-2oo3 = R-101 temperature 2oo3" in table["description"], "an id made from the name"

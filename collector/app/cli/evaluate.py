@@ -21,12 +21,15 @@ from collector.app.cli.scenario_cli import print_scenarios
 
 
 def evaluate_skab(
-    data_dir: Path | None = None, predictions_out: Path | None = None, detector: str = "hazwatch"
+    data_dir: Path | None = None,
+    predictions_out: Path | None = None,
+    detector: str = "hazwatch",
+    false_alarm_rate: float | None = None,
 ) -> dict[str, object]:
     """Run the SKAB benchmark with its own protocol; optionally write per-row predictions for re-scoring."""
     from collector.evaluation import skab
 
-    result = skab.run(detector, data_dir)
+    result = skab.run(detector, data_dir, false_alarm_rate)
     summary = result.summary()
     summary["data_dir"] = str(skab.skab_dir(data_dir))
     if predictions_out is not None:
@@ -106,13 +109,19 @@ def evaluate_budget(report: dict[str, object], data_dir: Path | None) -> dict[st
     from collector.evaluation import budget, skab
 
     spent: dict[str, object] = {"budget_per_sensor_day": budget.budget_per_day()}
+    by_area: dict[str, dict[str, float]] = {}
     if "scenarios" in report:
         spent["scenarios_normal"] = budget.scenario_totals(report["scenarios"])
+        by_area |= budget.area_totals(result.get("budget_by_area", {}) for result in report["scenarios"])
     try:
-        spent["skab_anomaly_free"] = budget.skab_normal(data_dir)["spend"]
+        normal = budget.skab_normal(data_dir)
+        spent["skab_anomaly_free"] = normal["spend"]
+        by_area |= normal["by_area"]
     except skab.SkabDataMissing as exc:
         spent["skab_anomaly_free"] = {"skipped": str(exc)}
-    spent["within_budget"] = all(
+    spent["by_area"] = by_area
+    spent["areas_over_budget"] = budget.over_budget(by_area, spent["budget_per_sensor_day"])
+    spent["within_budget"] = not spent["areas_over_budget"] and all(
         figures["all"]["per_sensor_day"] <= spent["budget_per_sensor_day"]
         for key in ("scenarios_normal", "skab_anomaly_free")
         if isinstance(figures := spent.get(key), dict) and "all" in figures
@@ -133,7 +142,14 @@ def print_budget(spent: dict[str, object]) -> None:
         for rule, row in figures.items():
             table.add_row(name, rule, str(row["alarms"]), f"{row['sensor_days']:.2f}", f"{row['per_sensor_day']:.3f}")
     console.print(table)
-    console.print("within budget" if spent["within_budget"] else "[bold red]over budget[/]")
+    areas = Table("area", "alarms", "sensor-days", "per sensor-day", title="alarm budget per area")
+    over = set(spent.get("areas_over_budget", []))
+    for area, row in spent.get("by_area", {}).items():
+        figures = (str(row["alarms"]), f"{row['sensor_days']:.2f}", f"{row['per_sensor_day']:.3f}")
+        areas.add_row(area, *figures, style="bold red" if area in over else "")
+    console.print(areas)
+    named = f": {', '.join(spent['areas_over_budget'])}" if over else ""
+    console.print("within budget" if spent["within_budget"] else f"[bold red]over budget[/]{named}")
 
 
 @app.command()
@@ -158,6 +174,15 @@ def evaluate(
         str,
         typer.Option("--skab-detector", help="detector to run on SKAB: hazwatch or a baseline (docs/evaluation.md)"),
     ] = "hazwatch",
+    skab_false_alarm_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--skab-false-alarm-rate",
+            min=1e-300,
+            max=0.5,
+            help="run SKAB with the unit model's limits set for this share of normal rows (docs/detectors.md)",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the detectors: the scenario suite, SKAB (F1, FAR, MAR, changepoint score) and NAB (standard,
     low-FP, low-FN), each beside its published leaderboard."""
@@ -170,7 +195,7 @@ def evaluate(
     if with_scenarios and not skab_only:
         report["scenarios"] = evaluate_scenarios()
     try:
-        report["skab"] = evaluate_skab(data_dir, predictions_out, skab_detector)
+        report["skab"] = evaluate_skab(data_dir, predictions_out, skab_detector, skab_false_alarm_rate)
     except skab.SkabDataMissing as exc:
         if skab_only:
             err_console.print(f"[bold red]SKAB data missing[/]: {exc}")

@@ -87,7 +87,7 @@ def status(
 
     snapshot = InfluxSnapshot(InfluxQuery(influx_url, database, credentials=influx_credentials(influx_ca_file)))
     try:
-        sensors: list[ViewSensor] = list(SensorRegistry.from_config(load_or_exit(config))) if config else []
+        sensors: list[ViewSensor] = SensorRegistry.from_config(load_or_exit(config)).sensors if config else []
         if not sensors:
             sensors = list(snapshot.sensors())
         slot_of = {(s.site, s.sensor): slot for slot, s in enumerate(sensors)}

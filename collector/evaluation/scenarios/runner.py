@@ -58,6 +58,9 @@ def run_scenario(config: HazwatchConfig, scenario: Scenario, repeat: bool = Fals
     allowed = {e.sensor for e in scenario.expect} | set(scenario.may_alarm)
     quiet = [info.slot for info in registry if info.sensor not in allowed]
     result["budget"] = budget.spend(events, quiet, int(rendering.time_ns[0]), int(rendering.time_ns[-1]))
+    result["budget_by_area"] = budget.spend_by_area(
+        events, registry, quiet, int(rendering.time_ns[0]), int(rendering.time_ns[-1])
+    )
     result["events"] = len(events)
     result["readings"] = int((~np.isnan(rendering.readings.arrival_s)).sum())
     result["fingerprint"] = fingerprint(events)

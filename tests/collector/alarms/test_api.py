@@ -12,6 +12,7 @@ from collector.alarms.actions import AlarmActions
 from collector.alarms.api import AlarmApi, MissingToken
 from collector.alarms.store import AlarmStatePersister, AlarmStore, restore_lifecycle
 from collector.app.cli.app import app
+from detectors.alarms.conditions import ConditionChange
 from detectors.alarms.lifecycle import AlarmLifecycle
 from hazwatch.config import SensorRegistry, load_config
 from hazwatch.config.examples import EXAMPLES
@@ -123,3 +124,34 @@ def test_the_cli_lists_and_acknowledges_through_the_api(api, monkeypatch):
     again = runner.invoke(app, ["alarms", "ack", SITE, FACE, RULE, "--user", "op-cli", *common])
     assert again.exit_code == 1
     assert runner.invoke(app, ["alarms", "list", "--api-url", api.url, "--token", "bad"]).exit_code == 2
+
+
+def test_a_groups_alarm_is_listed_acknowledged_and_restored_under_the_groups_own_id(api):
+    """A ventilation group's alarm is its own: listed with the group's id, name and area, acknowledged by that id,
+    and back on the group's slot after a restart."""
+    unit = api.registry.slot(SITE, "2103-heading-ventilation")
+    assert unit is not None and unit >= len(api.registry)
+    info = api.registry.sensors[unit]
+    change = ConditionChange(
+        unit, "multi.ventilation", "process", 1, "ventilation", "critical", 0.03, 0.01, int(1e9), "2103: fan stopped?"
+    )
+    api.on_loop(lambda: api.deliver(api.lifecycle.apply([change], int(1e9))))
+
+    (listed,) = api.get("/alarms").json()["alarms"]
+    assert (listed["sensor"], listed["sensor_name"]) == ("2103-heading-ventilation", "2103 heading ventilation")
+    assert listed["area"] == info.area
+    assert info.area == api.registry.sensors[api.registry.slot(SITE, "HD-CH4-T1")].area, "its first member's area"
+    acked = httpx.post(
+        f"{api.url}/alarms/{SITE}/2103-heading-ventilation/multi.ventilation/ack",
+        json={"user": "li"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert acked.status_code == 200 and acked.json()["events"][0]["state"] == "acknowledged"
+    AlarmStatePersister(api.lifecycle, api.store, api.registry).save_now()
+
+    restarted = AlarmLifecycle()
+    reopened = AlarmStore(api.store.path)
+    assert restore_lifecycle(restarted, reopened, api.registry) == 1
+    (alarm,) = restarted.active()
+    assert (alarm.slot, alarm.rule, alarm.acknowledged) == (unit, "multi.ventilation", True)
+    reopened.close()

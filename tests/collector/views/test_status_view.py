@@ -170,3 +170,27 @@ def test_calibration_gas_is_shown_as_calibration_not_as_an_over_limit(registry) 
     slot = registry.slot("hengda-chem", "TF2-LEL-3")
     view.submit(ReadingBatch.from_columns([slot], NOW, [50.0], Quality.CALIBRATION))
     assert _row(_text(view), "TF2-LEL-3") == "50 | %LEL | → | normal | calibration"
+
+
+def test_status_shows_a_groups_alarm_on_the_groups_own_row_from_a_running_systems_influxdb():
+    mine = SensorRegistry.from_config(load_config(CONFIGS[0]))
+    unit = mine.slot("xinyuan-mine", "2103-heading-ventilation")
+    now = time.time_ns()
+    batch = ReadingBatch.from_columns(np.arange(len(mine)), now - NS, np.full(len(mine), 0.37))
+    alarm = dataclasses.replace(
+        _event(unit, AlarmState.UNACKNOWLEDGED, 1, Transition.RAISE, "2103: fan stopped?"),
+        rule="multi.ventilation",
+        time_ns=now - NS,
+    )
+    with local_influxd() as influxd:
+        httpx.post(f"{influxd.url}/query", params={"q": "CREATE DATABASE hazwatch"}).raise_for_status()
+        body = ReadingEncoder(mine).encode(batch) + AlarmEncoder(mine).encode([alarm])
+        httpx.post(f"{influxd.url}/write", params={"db": "hazwatch"}, content=body).raise_for_status()
+        result = CliRunner().invoke(
+            app, ["status", "--influx-url", influxd.url, "--once", "--config", str(CONFIGS[0])]
+        )
+    assert result.exit_code == 0, result.output
+    row = _row(result.output, "2103-heading-ventilation")
+    assert "L1" in row and "unit of 2" in row, "the group's own row: its alarm, and no 'no data' for it"
+    assert "L1" not in _row(result.output, "HD-CH4-T1"), "the member's row is the member's own"
+    assert "Active alarms (1)" in result.output and "2 units" in result.output

@@ -30,9 +30,8 @@ def test_a_runaway_raises_the_multi_sensor_alarm_before_the_temperature_limit(pl
     pressure += rng.normal(0, 1.0, len(minutes))
     series = {"R101-TT-A": temperature, "R101-PT": pressure}
     events = plant.cycles(0, len(minutes), 2.0, series, noise=0.002)
-    slot = plant.slot("R101-TT-A")
-    runaway = of_rule(events, multisensor.RUNAWAY, slot)
-    limit = of_rule(events, HIGH, slot)
+    runaway = of_rule(events, multisensor.RUNAWAY, plant.slot("R-101-runaway"))
+    limit = of_rule(events, HIGH, plant.slot("R101-TT-A"))
     assert runaway and limit
     assert runaway[0].transition is Transition.RAISE and runaway[0].priority == "critical"
     assert (runaway[0].time_ns - T0) / 60e9 > 10, "nothing before the cooling loss"
@@ -55,7 +54,8 @@ def test_methane_rising_while_air_velocity_falls_is_a_ventilation_failure(mine) 
     ch4 = 0.3 + np.where(stopped, 0.02 * (t_min - 30), 0) + rng.normal(0, 0.01, len(t_min))
     events = mine.cycles(0, len(t_min), 2.0, {"HD-AV": velocity, "HD-CH4-T1": ch4}, noise=0.01)
     (raised,) = of_rule(events, multisensor.VENTILATION)
-    assert raised.slot == mine.slot("HD-CH4-T1") and raised.transition is Transition.RAISE
+    assert raised.slot == mine.slot("2103-heading-ventilation") and raised.transition is Transition.RAISE
+    assert mine.registry.sensors[raised.slot].name == "2103 heading ventilation", "on the group's own slot"
     assert 30 < (raised.time_ns - T0) / 60e9 < 36, "within minutes of the fan stopping"
     assert of_rule(events, HIGH, mine.slot("HD-CH4-T1")) == [], "long before the methane limit"
 
@@ -68,12 +68,12 @@ def test_a_deliberate_velocity_change_without_methane_is_not_an_alarm(mine) -> N
 
 
 def test_two_of_three_redundant_sensors_must_agree(plant) -> None:
-    first = plant.slot("R101-TT-A")
+    group = plant.slot("R-101-temperature-2oo3")
     one_high = plant.cycle(0, {"R101-TT-A": 90.0, "R101-TT-B": 70.0, "R101-TT-C": 70.0})
     assert of_rule(one_high, multisensor.VOTE) == []
     two_high = plant.cycle(2, {"R101-TT-A": 90.0, "R101-TT-B": 91.0, "R101-TT-C": 70.0})
     (vote,) = of_rule(two_high, multisensor.VOTE)
-    assert (vote.slot, vote.level, vote.level_name) == (first, 1, "high")
+    assert (vote.slot, vote.level, vote.level_name) == (group, 1, "high")
     assert vote.value == 90.0, "the median of the three"
     back = plant.cycle(4, {"R101-TT-A": 70.0, "R101-TT-B": 70.0, "R101-TT-C": 70.0})
     assert [e.transition for e in of_rule(back, multisensor.VOTE)] == [Transition.CLEAR]
@@ -89,3 +89,17 @@ def test_with_a_member_out_the_vote_degrades_to_one_out_of_two(plant) -> None:
     vote = of_rule(events, multisensor.VOTE)
     assert [e.level for e in vote] == [1]
     assert (vote[0].time_ns - T0) / SECOND > 4 + 6, "only once C has been silent past its stale time"
+
+
+def test_the_vote_stays_raised_when_the_member_listed_first_goes_offline(plant) -> None:
+    """The 2oo3 vote exists to survive one member failing: that member's offline alarm must not withdraw it."""
+    events = []
+    for i in range(3):
+        events += plant.cycle(2 * i, {"R101-TT-A": 92.0, "R101-TT-B": 91.0, "R101-TT-C": 90.0})
+    silent_a = {"R101-TT-A": Quality.OFFLINE}
+    for i in range(3, 40):
+        events += plant.cycle(2 * i, {"R101-TT-A": float("nan"), "R101-TT-B": 91.0, "R101-TT-C": 90.0}, silent_a)
+        events += plant.stack.tick(T0 + int(2 * i * SECOND))  # the dead-man runs on the clock
+    assert of_rule(events, "health.offline", plant.slot("R101-TT-A")), "A's own offline alarm is raised"
+    vote = of_rule(events, multisensor.VOTE)
+    assert [(e.transition, e.level) for e in vote] == [(Transition.RAISE, 1)], "and the vote is never withdrawn"

@@ -2,19 +2,24 @@
 
 The example config groups R-101's temperature, pressure, cooling-water flow and level. In normal operation
 they move together with the reactor's load; a member leaving that joint pattern must raise one alarm on the
-group's first sensor (R101-TT-A) long before any single-sensor limit, and nothing else may.
+unit's own slot (R101-UNIT) long before any single-sensor limit, and nothing else may.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
+import yaml
 
+from collector.pipeline.detection import build_rules
 from detectors.rules.multivariate_rule import MULTIVARIATE, MultivariateRule, MultivariateSpec
 from detectors.rules.threshold import HIGH
 from hazwatch.batch import ReadingBatch
-from hazwatch.config import ConfigError, load_config
+from hazwatch.config import ConfigError, SensorRegistry, load_config
 from hazwatch.config.examples import EXAMPLES
+from hazwatch.config.loader import parse_config
 from hazwatch.events import Transition
 from hazwatch.quality import Quality
 from tests.support.detectors import SECOND, T0, of_rule
@@ -55,7 +60,7 @@ def test_normal_operation_after_calibration_raises_nothing(plant) -> None:
     assert of_rule(events, MULTIVARIATE) == []
 
 
-def test_temperature_climbing_while_pressure_stays_is_one_episode_on_the_first_member_before_any_limit(plant) -> None:
+def test_temperature_climbing_while_pressure_stays_is_one_unit_episode_before_any_limit(plant) -> None:
     t = np.arange(0, 3600, STEP_S)
     start, climb_s = FIT_S + 800, 480
     climb = np.clip(t - start, 0, climb_s) * 1.0 / 60  # +1 °C/min for 8 min, pressure unmoved
@@ -63,7 +68,8 @@ def test_temperature_climbing_while_pressure_stays_is_one_episode_on_the_first_m
     alarms = of_rule(events, MULTIVARIATE)
     assert [e.transition for e in alarms] == [Transition.RAISE, Transition.CLEAR], "one episode, no chattering"
     raised, cleared = alarms
-    assert raised.slot == plant.slot("R101-TT-A"), "shown on the group's first sensor"
+    assert raised.slot == plant.slot("R101-UNIT"), "shown on the unit's own slot"
+    assert raised.slot not in {plant.slot(sensor) for sensor in UNIT}
     assert (raised.level, raised.level_name, raised.priority, raised.category) == (
         1,
         "unit_abnormal",
@@ -131,7 +137,7 @@ def test_the_model_calibrates_only_on_rows_where_every_member_reports_and_emits_
     rows[:100, 3] = np.nan  # member 3 not connected yet ...
     rows[:100, 1] += 1.0  # ... while member 1 is off the unit's pattern (e.g. still being commissioned)
     rows[240:300, 1] += 1.0  # the same break, once the unit is calibrated
-    rule = MultivariateRule(4, [MultivariateSpec("unit", (0, 1, 2, 3), fit_samples=120, off_delay_s=10)])
+    rule = MultivariateRule(4, [MultivariateSpec("unit", 4, (0, 1, 2, 3), fit_samples=120, off_delay_s=10)])
     changes = feed(rule, rows)
     assert [level for _, level in changes] == [1, 0], "rows without member 3 are no calibration"
     raised_s, cleared_s = (s for s, _ in changes)
@@ -139,12 +145,59 @@ def test_the_model_calibrates_only_on_rows_where_every_member_reports_and_emits_
     assert 300 < cleared_s < 330
 
 
+def test_calibration_start_keeps_an_upset_before_it_out_of_the_model() -> None:
+    rows = swinging_unit(seed=7, seconds=500)
+    rows[:150, 1] += 1.0  # the unit starts up off its normal pattern, then settles at 150 s
+
+    def run(calibration_start_s: float | None) -> list[tuple[float, int]]:
+        start_ns = None if calibration_start_s is None else T0 + int(calibration_start_s * SECOND)
+        spec = MultivariateSpec("unit", 4, (0, 1, 2, 3), fit_samples=120, off_delay_s=10, calibration_start_ns=start_ns)
+        return feed(MultivariateRule(4, [spec]), rows)
+
+    assert [level for _, level in run(None)][:1] == [1], "calibrated on the start-up, normal operation is a break"
+    assert run(160.0) == [], "calibrated from 160 s on, the settled unit is normal, and nothing before is judged"
+
+
+def test_the_configured_target_rate_and_calibration_start_reach_the_unit_model() -> None:
+    document = yaml.safe_load((EXAMPLES / "chemical-plant.yaml").read_text())
+    (group,) = [g for g in document["sites"][0]["groups"] if g["type"] == "multivariate"]
+    group |= {"target_false_alarm_rate": 0.003, "calibration_start": "2026-12-01T06:00:00Z"}
+    config = parse_config(document)
+    registry = SensorRegistry.from_config(config)
+    (rule,) = [r for r in build_rules(registry, config) if isinstance(r, MultivariateRule)]
+    (unit,) = rule.units
+    assert unit.detector.params.target_false_alarm_rate == 0.003
+    assert unit.spec.calibration_start_ns == int(datetime(2026, 12, 1, 6, tzinfo=UTC).timestamp()) * SECOND
+    assert unit.spec.slot == registry.slot(config.sites[0].id, "R101-UNIT") >= len(registry)
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "reason"),
+    [
+        ({"id": "R101-PT"}, ".id", "a sensor of this site has this id"),
+        ({"id": "R-101-runaway"}, ".id", "id of groups[0] too"),
+        ({"area": "nowhere"}, ".area", "no such area in this site"),
+    ],
+)
+def test_a_group_id_or_area_that_cannot_name_its_alarm_is_refused(change, path, reason) -> None:
+    document = yaml.safe_load((EXAMPLES / "chemical-plant.yaml").read_text())
+    groups = document["sites"][0]["groups"]
+    index = next(i for i, g in enumerate(groups) if g["type"] == "multivariate")
+    groups[index] |= change
+    with pytest.raises(ConfigError) as refused:
+        parse_config(document)
+    assert any(
+        problem.path == f"sites[0].groups[{index}]{path}" and reason in problem.reason
+        for problem in refused.value.problems
+    ), refused.value.problems
+
+
 def test_batching_does_not_change_the_alarms() -> None:
     rows = swinging_unit(seed=6)
     rows[200:260, 2] -= 1.0
 
     def run(cycles_per_batch: int) -> list[tuple[float, int]]:
-        rule = MultivariateRule(4, [MultivariateSpec("unit", (0, 1, 2, 3), fit_samples=120, off_delay_s=10)])
+        rule = MultivariateRule(4, [MultivariateSpec("unit", 4, (0, 1, 2, 3), fit_samples=120, off_delay_s=10)])
         return feed(rule, rows, cycles_per_batch)
 
     one = run(1)
@@ -166,6 +219,6 @@ def test_a_group_too_small_to_calibrate_is_refused_with_the_path_of_the_field(tm
 
 def test_a_group_built_without_the_config_is_checked_too() -> None:
     with pytest.raises(ValueError, match=r"'unit': fit_samples must be at least 26 for 3 sensors"):
-        MultivariateRule(3, [MultivariateSpec("unit", (0, 1, 2), fit_samples=25)])
+        MultivariateRule(3, [MultivariateSpec("unit", 3, (0, 1, 2), fit_samples=25)])
     with pytest.raises(ValueError, match="two distinct sensors"):
-        MultivariateRule(3, [MultivariateSpec("unit", (1, 1))])
+        MultivariateRule(3, [MultivariateSpec("unit", 3, (1, 1))])
