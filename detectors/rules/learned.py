@@ -419,7 +419,7 @@ class LearnedSettings(StrictModel):
         default=5.0, gt=0, description="the threshold until the history is long enough to vouch for the budget"
     )
     smooth_readings: float = Field(default=3.0, ge=1, description="readings the surprise is smoothed over")
-    warmup_readings: int = Field(default=288, ge=1, description="readings learned before it may alarm")
+    warmup_readings: int = Field(default=100, ge=1, description="readings learned before it may alarm")
     warmup_s: float = Field(default=86400.0, ge=0, description="time learned before it may alarm (a daily cycle)")
     adapt_after_s: float = Field(
         default=86400.0, gt=0, description="unusual this long is a new operating point: relearn from there"
@@ -457,7 +457,7 @@ RULE = RuleDeclaration(
                   "ISA-18.2 ≤ 1 alarm per 10 min per operator in normal operation = 144 a day for ~100 sensors"),
         Parameter("min_surprise, max_surprise", "4, 5", "robust z",
                   "engineering choice: tuned on NAB with one config for all 58 files (docs/evaluation.md)"),
-        Parameter("smooth_readings, warmup_readings, warmup_s", "3, 288, 1 day", "readings, s",
+        Parameter("smooth_readings, warmup_readings, warmup_s", "3, 100, 1 day", "readings, s",
                   "engineering choice: one odd reading is noise; a daily cycle is learned before judging"),
         Parameter("adapt_after_s, hold_s", "1 day, 12 h", "s",
                   "engineering choice (NAB): one alarm per burst; a new operating point is relearned, not alarmed"),
