@@ -6,12 +6,16 @@ Per sensor, online and vectorised across sensors (one numpy step per reading tim
 - **pattern**: the mean offset from the level per hour of the day and per hour of the week; each of the
   three predictions (level, level + daily, level + weekly) keeps its own clipped mean absolute error,
   and the one with the smallest error predicts — seasonality only where the data has it;
-- **surprise**: |reading − prediction| / that error (a robust z), smoothed over a few readings;
+- **surprise**: |reading − prediction| / that error (a robust z), smoothed over a few readings
+  (`learned.unusual`: a spike, a jump) and, as a second condition of its own, averaged over many
+  (`learned.persistent`, `persistent_readings`: a moderate deviation that persists — a drifting level,
+  a noisier regime — never ranks high among single readings, yet is as unusual as one large reading);
 - **calibrated threshold**: the surprise is compared with what this sensor's own normal surprise has
   been — a conformal rank against a decayed log-histogram of past surprises (the k-NN CAD /
   conformal idea), so the alarm rate on normal data follows the configured budget instead of a
   constant chosen for one kind of signal (`budget_per_day`); until the history is long enough to
-  vouch for that rate, the threshold is `max_surprise`;
+  vouch for that rate, the threshold is `max_surprise`. The two conditions split the budget
+  (`persistent_share` of it to the persistent one), each ranked against its own history;
 - **stays unusual**: raise once the smoothed surprise ranks beyond the budget's quantile and is at least
   `min_surprise`; clear when it has been below half of that for `hold_s`;
 - **adapts**: a condition unusual for `adapt_after_s` is taken as a new operating point: the level
@@ -26,7 +30,7 @@ Where each idea comes from and why it was chosen is in docs/detectors.md ("Learn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydantic import Field
@@ -41,6 +45,7 @@ from hazwatch.config.kinds import SensorKind
 from hazwatch.config.limits import StrictModel
 
 UNUSUAL = "learned.unusual"
+PERSISTENT = "learned.persistent"
 HOUR_NS = 3_600_000_000_000
 DAY_BINS = 24
 WEEK_BINS = 168
@@ -86,6 +91,28 @@ class LearnedParams:
     scale_floor: np.ndarray
     """Smallest deviation counted as normal, as a fraction of the signal's spread: a noiseless signal's
     rounding is not an anomaly."""
+    persistent_readings: np.ndarray
+    """Readings the persistent condition averages the surprise over."""
+    persistent_share: np.ndarray
+    """Share of the budget the persistent condition spends (0: off); `learned.unusual` spends the rest."""
+    persistent_min_surprise: np.ndarray
+    persistent_max_surprise: np.ndarray
+    """`min_surprise` / `max_surprise` of the persistent condition: an average of many readings' surprise
+    stays close to 1 on normal data, so twice that, sustained, is already rare."""
+
+
+def conditions(p: LearnedParams) -> tuple[tuple[str, LearnedParams], ...]:
+    """The rule's two conditions as parameter sets of one shape; a NaN budget leaves a slot out of one."""
+    share = p.persistent_share
+    unusual = replace(p, budget_per_day=p.budget_per_day * (1.0 - share))
+    persistent = replace(
+        p,
+        budget_per_day=np.where(share > 0, p.budget_per_day * share, np.nan),
+        smooth=p.persistent_readings,
+        min_surprise=p.persistent_min_surprise,
+        max_surprise=p.persistent_max_surprise,
+    )
+    return (UNUSUAL, unusual), (PERSISTENT, persistent)
 
 
 def learned_params(n: int, members: np.ndarray, settings: LearnedSettings | None = None) -> LearnedParams:
@@ -111,6 +138,10 @@ def params_from(chosen: Sequence[LearnedSettings | None]) -> LearnedParams:
         adapt_after_s=np.array([c.adapt_after_s for c in fill]),
         hold_s=np.array([c.hold_s for c in fill]),
         scale_floor=np.array([c.scale_floor for c in fill]),
+        persistent_readings=np.array([c.persistent_readings for c in fill]),
+        persistent_share=np.array([c.persistent_share for c in fill]),
+        persistent_min_surprise=np.array([c.persistent_min_surprise for c in fill]),
+        persistent_max_surprise=np.array([c.persistent_max_surprise for c in fill]),
     )
 
 
@@ -132,17 +163,31 @@ def _smoothed(z: np.ndarray, fresh: np.ndarray, warm: np.ndarray, start: np.ndar
 
 
 class LearnedNormalDetector(Rule):
+    """Each (sensor, condition) is one row of the state, so both conditions of all sensors run in one pass."""
+
     def __init__(self, params: LearnedParams, labels: Sequence[str], units: Sequence[str] | None = None) -> None:
-        p = params
         n = len(labels)
         self.n_slots = n
         self.labels = labels
         self.units = units if units is not None else [""] * n
-        members = np.flatnonzero(np.isfinite(p.budget_per_day))
+        named = conditions(params)
+        chosen = [np.flatnonzero(np.isfinite(c.budget_per_day)) for _, c in named]
+        self.row_of = np.full((len(named), n), -1, dtype=np.int64)
+        start = 0
+        for k, slots in enumerate(chosen):
+            self.row_of[k, slots] = start + np.arange(len(slots))
+            start += len(slots)
+        self.rule_of_row = [name for (name, _), slots in zip(named, chosen, strict=True) for _ in slots]
+        members = np.concatenate(chosen)
         self.members = members
-        self.row_of = np.full(n, -1, dtype=np.int64)
-        self.row_of[members] = np.arange(len(members))
         m = len(members)
+        p = LearnedParams(
+            **{
+                field: np.concatenate([getattr(c, field)[slots] for (_, c), slots in zip(named, chosen, strict=True)])
+                for field in LearnedParams.__dataclass_fields__
+            }
+        )
+        members = np.arange(m)
         self.budget = p.budget_per_day[members]
         self.level_ns = p.level_s[members] * 1e9
         self.error_ns = p.error_s[members] * 1e9
@@ -176,11 +221,11 @@ class LearnedNormalDetector(Rule):
     # ---- Rule --------------------------------------------------------------------------------------------
 
     def update_frame(self, frame: Frame, series: Series) -> list[ConditionChange]:
-        rows = self.row_of[series.slots]
-        cols = np.flatnonzero(rows >= 0)
+        rows = self.row_of[:, series.slots]
+        _, cols = np.nonzero(rows >= 0)
         if not len(cols):
             return []
-        rows = rows[cols]
+        rows = rows[rows >= 0]
         changes: list[ConditionChange] = []
         for lo in range(0, series.steps, CHUNK):
             hi = min(series.steps, lo + CHUNK)
@@ -377,9 +422,13 @@ class LearnedNormalDetector(Rule):
         steps, cols = changed_cells(state, before)
         for k, i in zip(steps.tolist(), cols.tolist(), strict=True):
             slot = int(self.members[r[i]])
+            rule = self.rule_of_row[r[i]]
             label = self.labels[slot]
             if state[k, i]:
-                text = f"{label} unusual: {surprise[k, i]:.1f}× its normal deviation (alarm at {limit[i]:.1f}×)"
+                over = "on average over many readings" if rule == PERSISTENT else "over a few readings"
+                text = (
+                    f"{label} unusual: {surprise[k, i]:.1f}× its normal deviation {over} (alarm at {limit[i]:.1f}×)"
+                )
             elif adapt[k, i]:
                 text = f"{label}: unusual long enough to be a new operating point; relearning from here"
             else:
@@ -387,7 +436,7 @@ class LearnedNormalDetector(Rule):
             out.append(
                 ConditionChange(
                     slot=slot,
-                    rule=UNUSUAL,
+                    rule=rule,
                     category="process",
                     level=int(state[k, i]),
                     level_name="unusual" if state[k, i] else "normal",
@@ -412,13 +461,23 @@ class LearnedSettings(StrictModel):
     """`detect.rules.learned` of a sensor: present turns the rule on (it is on by default for generic sensors)."""
 
     budget_per_day: float = Field(
-        default=1.0, gt=0, description="false alarms per sensor-day it may raise on normal data (sets its quantile)"
+        default=1.3, gt=0, description="false alarms per sensor-day it may raise on normal data (sets its quantile)"
     )
     min_surprise: float = Field(default=4.0, gt=0, description="smallest smoothed robust z that may alarm")
     max_surprise: float = Field(
         default=5.0, gt=0, description="the threshold until the history is long enough to vouch for the budget"
     )
     smooth_readings: float = Field(default=3.0, ge=1, description="readings the surprise is smoothed over")
+    persistent_readings: float = Field(
+        default=48.0, ge=1, description="readings learned.persistent averages the surprise over"
+    )
+    persistent_share: float = Field(
+        default=0.23, ge=0, lt=1, description="share of the budget learned.persistent spends (0 switches it off)"
+    )
+    persistent_min_surprise: float = Field(default=2.0, gt=0, description="smallest average surprise that may alarm")
+    persistent_max_surprise: float = Field(
+        default=3.0, gt=0, description="learned.persistent's threshold until its history vouches for the budget"
+    )
     warmup_readings: int = Field(default=100, ge=1, description="readings learned before it may alarm")
     warmup_s: float = Field(default=86400.0, ge=0, description="time learned before it may alarm (a daily cycle)")
     adapt_after_s: float = Field(
