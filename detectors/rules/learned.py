@@ -61,6 +61,10 @@ MODELS = 3
 CHUNK = 64
 """Readings per sensor scored against one state: long back-fills are taken in chunks of this many steps."""
 SEASON_RATE = 0.2
+RECUR_DECAY = 0.8
+RECUR_MARGIN = 2.0
+"""An hour that was unusual on earlier days raises again only when twice as surprising as it was then."""
+"""Per day: how much of an hour's past surprise still excuses the same surprise at that hour today."""
 """Weight of a new hour's mean in its hour-of-day / hour-of-week bin (once a bin has five visits)."""
 
 
@@ -180,6 +184,10 @@ class LearnedNormalDetector(Rule):
         self.rule_of_row = [name for (name, _), slots in zip(named, chosen, strict=True) for _ in slots]
         members = np.concatenate(chosen)
         self.members = members
+        self.partner = np.full(len(members), -1, dtype=np.int64)
+        """Per persistent row: the row of its sensor's learned.unusual condition (-1: none)."""
+        persistent = self.row_of[1][self.row_of[1] >= 0]
+        self.partner[persistent] = self.row_of[0][members[persistent]]
         m = len(members)
         p = LearnedParams(
             **{
@@ -212,6 +220,10 @@ class LearnedNormalDetector(Rule):
         self.last_unusual_ns = np.zeros(m, dtype=np.int64)
         self.first_ns = np.zeros(m, dtype=np.int64)
         self.relearn_until_ns = np.zeros(m, dtype=np.int64)
+        self.hour_peak = np.zeros((m, DAY_BINS))
+        """Largest surprise seen at each hour of the day on the days before `hour_peak_day`, decayed per day."""
+        self.hour_peak_today = np.zeros((m, DAY_BINS))
+        self.hour_peak_day = np.full((m, DAY_BINS), -1, dtype=np.int64)
         """After adapting to a new operating point the rule relearns for `hold_s` before it may raise again."""
         self.warmup_ns = p.warmup_s[members] * 1e9
         self.hold_ns = p.hold_s[members] * 1e9
@@ -275,7 +287,9 @@ class LearnedNormalDetector(Rule):
         quantile = self._quantile(r, self._budget_fraction(r))
         limit = np.where(np.isfinite(quantile), np.maximum(quantile, self.min_surprise[r]), self.max_surprise[r])
         relearning = t < self.relearn_until_ns[r][None, :]
-        on = warm & fresh & ~relearning & (surprise >= limit[None, :])
+        recurring = self._recurring(r, hours, hd)
+        on = warm & fresh & ~relearning & (surprise >= limit[None, :]) & (surprise > RECUR_MARGIN * recurring)
+        on &= ~self._partner_standing(r, on)
         last_on = last_decision(on, t, self.last_unusual_ns[r])
         self.last_unusual_ns[r] = last_on[-1]
         off = fresh & (surprise < 0.5 * limit[None, :]) & (t - last_on >= self.hold_ns[r][None, :])
@@ -293,6 +307,7 @@ class LearnedNormalDetector(Rule):
 
         changes = self._emit(r, state, before, x, limit, t, surprise, adapt)
         self._learn(r, x, t, fresh, first, level, prediction, scale, errors, surprise, warm, state, hd, hw, after_adapt)
+        self._learn_hour_peaks(r, hours, hd, np.where(fresh & warm & (surprise >= limit[None, :]), surprise, -1.0))
         self.state[r] = state[-1]
         self.unusual_since[r] = run_start(state, before, t, self.unusual_since[r])[-1]
         self.surprise[r] = np.where(adapted_at < steps, 0.0, surprise[-1])
@@ -388,6 +403,58 @@ class LearnedNormalDetector(Rule):
             flat = (np.arange(c)[None, :] * HISTOGRAM_BINS + where)[remembered]
             self.history[r] += np.bincount(flat, minlength=c * HISTOGRAM_BINS).reshape(c, HISTOGRAM_BINS)
         self.learned[r] += count
+
+    def _partner_standing(self, r: np.ndarray, on: np.ndarray) -> np.ndarray:
+        """Per cell of a persistent row: its sensor's learned.unusual alarm stands (from the chunk's start, or
+        raised earlier in it). One event is one alarm: the persistent condition adds nothing to a sensor the
+        operator is already looking at."""
+        partner = self.partner[r]
+        has = partner >= 0
+        if not has.any():
+            return np.zeros(on.shape, dtype=bool)
+        safe = np.maximum(partner, 0)
+        col_of = np.full(len(self.members), -1, dtype=np.int64)
+        col_of[r] = np.arange(len(r))
+        partner_col = col_of[safe]
+        raised = np.logical_or.accumulate(on[:, np.maximum(partner_col, 0)], axis=0) & (partner_col >= 0)[None, :]
+        return has[None, :] & ((self.state[safe] == 1)[None, :] | raised)
+
+    def _recurring(self, r: np.ndarray, hours: np.ndarray, hd: np.ndarray) -> np.ndarray:
+        """Per cell: the surprise this hour of the day has already shown on earlier days (decayed).
+
+        Exceeding the threshold is not enough when the same hour was as surprising yesterday: a batch job,
+        a shift change, a nightly purge recur at their hour, and the first occurrence was already raised."""
+        col = np.arange(hours.shape[1])[None, :]
+        day = hours // DAY_BINS
+        seen_day = self.hour_peak_day[r][col, hd]
+        before = np.maximum(self.hour_peak[r][col, hd], self.hour_peak_today[r][col, hd])
+        rolled = before * RECUR_DECAY ** np.maximum(day - seen_day, 0)
+        kept = self.hour_peak[r][col, hd] * RECUR_DECAY ** np.maximum(day - seen_day, 0)
+        return np.where(seen_day < 0, 0.0, np.where(day > seen_day, rolled, kept))
+
+    def _learn_hour_peaks(self, r: np.ndarray, hours: np.ndarray, hd: np.ndarray, surprise: np.ndarray) -> None:
+        """Fold the chunk's surprise into the per-hour peaks: the newest day of each hour is 'today', older
+        days of the chunk (coarse data: a chunk spans days) go to the earlier days' peak."""
+        c = hours.shape[1]
+        day = hours // DAY_BINS
+        flat = (np.arange(c)[None, :] * DAY_BINS + hd).ravel()
+        day_f, surprise_f = day.ravel(), surprise.ravel()
+        counted = surprise_f >= 0
+        newest = np.full(c * DAY_BINS, -1, dtype=np.int64)
+        np.maximum.at(newest, flat[counted], day_f[counted])
+        is_newest = counted & (day_f == newest[flat])
+        today = np.zeros(c * DAY_BINS)
+        np.maximum.at(today, flat[is_newest], surprise_f[is_newest])
+        earlier = np.zeros(c * DAY_BINS)
+        np.maximum.at(earlier, flat[counted & ~is_newest], surprise_f[counted & ~is_newest])
+        shape = (c, DAY_BINS)
+        newest, today, earlier = newest.reshape(shape), today.reshape(shape), earlier.reshape(shape)
+        seen_day, peak, peak_today = self.hour_peak_day[r], self.hour_peak[r], self.hour_peak_today[r]
+        new_day = newest > seen_day
+        rolled = np.maximum(np.maximum(peak, peak_today) * RECUR_DECAY ** np.maximum(newest - seen_day, 0), earlier)
+        self.hour_peak[r] = np.where(new_day, np.where(seen_day < 0, earlier, rolled), peak)
+        self.hour_peak_today[r] = np.where(new_day, today, np.maximum(peak_today, today))
+        self.hour_peak_day[r] = np.where(new_day, newest, seen_day)
 
     def _budget_fraction(self, r: np.ndarray) -> np.ndarray:
         """The budget as a fraction of readings: alarms per day × reading interval / day."""
