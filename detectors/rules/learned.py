@@ -61,11 +61,11 @@ MODELS = 3
 CHUNK = 64
 """Readings per sensor scored against one state: long back-fills are taken in chunks of this many steps."""
 SEASON_RATE = 0.2
+"""Weight of a new reading in its hour-of-day / hour-of-week bin (after a running mean of its first readings)."""
 RECUR_DECAY = 0.8
+"""Per day: how much of an hour's past surprise still excuses the same surprise at that hour today."""
 RECUR_MARGIN = 2.0
 """An hour that was unusual on earlier days raises again only when twice as surprising as it was then."""
-"""Per day: how much of an hour's past surprise still excuses the same surprise at that hour today."""
-"""Weight of a new hour's mean in its hour-of-day / hour-of-week bin (once a bin has five visits)."""
 
 
 @dataclass(frozen=True)
