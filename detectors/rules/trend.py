@@ -27,7 +27,8 @@ from detectors.engine.declaration import Parameter, Phase, RuleDeclaration
 from detectors.engine.frame import Frame, Series
 from detectors.engine.rule import Rule
 from detectors.engine.setup import Setup
-from hazwatch.config.detection import Forecast, RateOfRise
+from detectors.false_alarm import two_sided_cusum_h
+from hazwatch.config.detection import Drift, Forecast, RateOfRise
 from hazwatch.config.kinds import GAS_KINDS, SensorKind
 from hazwatch.config.limits import first_high_limit
 
@@ -270,6 +271,13 @@ def _theil_sen(times: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, np.nda
 # ---- from the site config ----------------------------------------------------------------------------
 
 
+def drift_threshold(drift: Drift, block_s: float) -> float:
+    """The CUSUM's h: from the sensor's false-alarm budget when it has one, else the configured constant."""
+    if drift.budget_per_day is None:
+        return drift.h
+    return two_sided_cusum_h(drift.k, drift.budget_per_day, block_s)
+
+
 def trend_params(setup: Setup) -> TrendParams:
     registry = setup.registry
     n = len(registry)
@@ -303,7 +311,7 @@ def trend_params(setup: Setup) -> TrendParams:
             rate_limit[s.slot] = rate.limit_per_min
             rate_blocks[s.slot] = max(1, round(rate.window_s / block_s[s.slot]))
         if d.drift is not None and d.wants("drift"):
-            drift_k[s.slot], drift_h[s.slot] = d.drift.k, d.drift.h
+            drift_k[s.slot], drift_h[s.slot] = d.drift.k, drift_threshold(d.drift, block_s[s.slot])
             baseline_s[s.slot] = d.drift.baseline_s
             warmup[s.slot] = d.drift.warmup_blocks
             span = s.range_max - s.range_min
@@ -338,5 +346,8 @@ RULE = RuleDeclaration(
                   "engineering choice: time-to-limit warning before the first high limit (DOMAIN.md §1–2)"),
         Parameter("drift", "off; k 0.5, h 8, 60 s blocks, 1 h baseline, 30 warm-up blocks, floor 0.5 % of range",
                   "σ, s", "Page 1954 CUSUM; DOMAIN.md §4: drift ±0.1 % CH4 per 15 days"),
+        Parameter("drift.budget_per_day", "unset (h 8 ≈ 0.15 false alarms/sensor-day at 60 s blocks)",
+                  "alarms/sensor-day", "Siegmund's CUSUM run-length approximation (detectors/false_alarm.py): "
+                  "when set, h is the threshold that spends this budget"),
     ),
 )

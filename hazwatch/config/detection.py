@@ -29,6 +29,12 @@ class Forecast(StrictModel):
 class Drift(StrictModel):
     k: float = Field(default=0.5, gt=0, description="CUSUM allowance in baseline standard deviations")
     h: float = Field(default=8.0, gt=0, description="CUSUM decision threshold in baseline standard deviations")
+    budget_per_day: float | None = Field(
+        default=None,
+        gt=0,
+        description="false alarms per sensor-day the CUSUM may spend on normal data; when set, h follows from it "
+        "(Siegmund's run-length approximation) instead of being set by hand",
+    )
     block_s: float = Field(default=60.0, gt=0, description="CUSUM steps on block means of this length")
     baseline_s: float = Field(default=3600.0, gt=0, description="time constant of the EWMA baseline")
     warmup_blocks: int = Field(default=30, ge=1, description="blocks learned before the CUSUM may alarm")

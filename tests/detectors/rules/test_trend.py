@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from detectors.engine.setup import Setup
+from detectors.false_alarm import two_sided_cusum_h
 from detectors.rules import trend
 from detectors.rules.threshold import HIGH
+from hazwatch.config import SensorRegistry
+from hazwatch.config.loader import parse_config
 from hazwatch.events import Transition
 from tests.support.detectors import SECOND, T0, of_rule
 
@@ -86,3 +91,18 @@ def test_drift_from_the_baseline_is_caught_and_not_learned_as_normal() -> None:
     assert 3 * 3600 <= (drift[0].time_ns - T0) / SECOND <= 3 * 3600 + 1800
     assert "drifting up" in drift[0].message
     assert abs(d.baseline[0] - 2.0) < 0.2, "the baseline was not dragged to the new level"
+
+
+def test_a_drift_budget_sets_the_cusum_threshold_instead_of_the_hand_set_h() -> None:
+    def drift_h(drift: dict) -> float:
+        sensor = {"id": "flow-1", "kind": "generic", "detect": {"drift": drift}}
+        area = {"id": "a", "kind": "process_unit", "sensors": [sensor]}
+        config = parse_config({"sites": [{"id": "s", "type": "chemical_plant", "areas": [area]}]}, source="test")
+        return float(trend.trend_params(Setup(SensorRegistry.from_config(config), config)).drift_h[0])
+
+    assert drift_h({}) == 8.0
+    assert drift_h({"h": 6.0}) == 6.0
+    assert drift_h({"budget_per_day": 1.0}) == pytest.approx(two_sided_cusum_h(0.5, 1.0, 60.0))
+    # five-minute blocks take a fifth of the steps a day, so each step may be judged more loosely
+    assert drift_h({"budget_per_day": 1.0, "block_s": 300}) < drift_h({"budget_per_day": 1.0})
+    assert drift_h({"budget_per_day": 0.1}) > drift_h({"budget_per_day": 1.0})
