@@ -45,9 +45,9 @@ def test_an_area_over_its_budget_is_named_even_when_the_site_as_a_whole_is_withi
     noisy = sensors[0]
     day = budget.DAY_NS
     in_area = sum(info.area == noisy.area for info in sensors)
-    n = in_area + 1
+    n = int(budget.budget_per_day() * in_area) + 1
     assert n < len(sensors)
-    # One trend alarm more in a day than its area has sensors: over 1 per sensor-day there, not for the whole mine.
+    # One trend alarm more in a day than its area's budget: over it there, not for the whole mine.
     events = [_raise(noisy.slot, "trend.rate_of_rise", k * day // (n + 1)) for k in range(1, n + 1)]
     events.append(_raise(noisy.slot, "threshold.high", day // 2))  # a limit alarm is not charged to the budget
     slots = [info.slot for info in sensors]
