@@ -45,10 +45,14 @@ def main() -> int:
             print(f"{time.monotonic() - started:6.0f} s  {fault}: hazwatch {'up' if rig.up() else 'DOWN'}", flush=True)
             ok &= rig.up()
         time.sleep(max(0.0, end - time.monotonic()))
-        rate = rig.plant.rounds * len(rig.plant.sensors) / (time.monotonic() - started)
+        ran = time.monotonic() - started
+        rate = rig.plant.rounds_so_far() * len(rig.plant.sensors) / ran
         figures = rig.settle(timeout=300)
         print(figures)
-        print(f"plant publishing rate reached: {rate:.0f} readings/s over {(time.monotonic() - started) / 60:.1f} min")
+        print(
+            f"plant publishing rate reached: {rate:.0f} readings/s over {ran / 60:.1f} min; acknowledged by the "
+            f"broker {figures.served / ran:.0f} readings/s"
+        )
     finally:
         try:
             rig.stop()
