@@ -1,11 +1,13 @@
-"""SIGTERM stops `hazwatch run` promptly while the plant publishes as fast as it can, and loses nothing.
+"""SIGTERM stops `hazwatch run` promptly while readings pour in as fast as it can take them, and loses nothing.
 
 Once (at about 6 k readings/s) `hazwatch run` did not stop on SIGTERM within 60 s; `asyncio.wait_for`, which
 can swallow a cancellation on Python 3.11, has since been replaced by `asyncio.timeout` everywhere. This test
-holds the fix: real mosquitto and influxd, the plant publishing QoS 1 from its own process as fast as this
-machine lets it, SIGTERM in the middle. The bound (45 s) is far above a clean stop measured under load here
-(see docs/reliability.md) and far below a hang. What hazwatch had not acknowledged when it stopped waits at
-the broker: after a restart every reading the broker acknowledged to the plant is in InfluxDB, per sensor.
+holds the fix. The highest rate this machine can offer hazwatch is a backlog: the plant publishes QoS 1 to a
+real mosquitto while hazwatch is away (its persistent session keeps the messages), then hazwatch starts and
+takes the backlog in as fast as it can (about 7-11 k readings/s on the 2-core development VM; a live plant on
+the same cores reaches less, see docs/reliability.md), and gets SIGTERM in the middle of it. The bound (45 s)
+is far above a clean stop measured here (4 s) and far below a hang. What it had not acknowledged waits at the
+broker: after a restart every reading the broker acknowledged to the plant is in InfluxDB, per sensor.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.faults
 
 STOP_BOUND_S = 45.0
-LOAD_S = 10.0
+LOAD_S = 8.0
 
 
 def _stored_per_sensor(influxd: LocalInfluxd) -> dict[str, int]:
@@ -37,32 +39,38 @@ def _stored_per_sensor(influxd: LocalInfluxd) -> dict[str, int]:
 
 
 @pytest.mark.timeout(300)
-def test_sigterm_at_the_highest_rate_this_machine_offers_stops_cleanly_and_loses_nothing(
+def test_sigterm_while_hazwatch_takes_in_a_backlog_at_full_speed_stops_cleanly_and_loses_nothing(
     tmp_path: Path, influxd: LocalInfluxd, mosquitto: LocalMosquitto
 ) -> None:
     config_path = plant_config(tmp_path / "plant.yaml", interval=0.0033)
     urls = ["--influx-url", influxd.url, "--mqtt-url", mosquitto.url]
     hazwatch = HazwatchProcess(config_path, tmp_path / "state", tmp_path / "hazwatch.log", urls)
     hazwatch.start()
+    hazwatch.wait_subscribed(60)
+    assert hazwatch.stop(STOP_BOUND_S) == 0
     plant = CountingPlant(config_path, mosquitto.url, interval=0.0033)
+    plant.start()
+    time.sleep(LOAD_S)
+    served = plant.stop()
+    backlog = sum(served.values())
+
+    hazwatch.start()
     try:
-        hazwatch.wait_subscribed(60)
-        plant.start()
-        wait_until(lambda: hazwatch.metric("hazwatch_readings_ingested") > 0, 60, "readings to reach hazwatch")
-        before = hazwatch.metric("hazwatch_readings_ingested")
-        time.sleep(LOAD_S)
-        rate = (hazwatch.metric("hazwatch_readings_ingested") - before) / LOAD_S
+        wait_until(lambda: hazwatch.metric("hazwatch_readings_ingested_total") > backlog / 5, 90, "hazwatch to take in data")
+        before, at = hazwatch.metric("hazwatch_readings_ingested_total"), time.monotonic()
+        time.sleep(1.0)
+        now = hazwatch.metric("hazwatch_readings_ingested_total")
+        rate = (now - before) / (time.monotonic() - at)
+        assert now < backlog, "SIGTERM must come while the backlog is still coming in"
         started = time.monotonic()
         try:
             code = hazwatch.stop(STOP_BOUND_S)
         except subprocess.TimeoutExpired:
             py_spy = [str(Path(sys.executable).parent / "py-spy"), "dump", "--pid", str(hazwatch.process.pid)]
             stacks = subprocess.run(py_spy, capture_output=True, text=True, check=False).stdout
-            hazwatch.kill()
             pytest.fail(f"hazwatch did not stop within {STOP_BOUND_S} s of SIGTERM under load:\n{stacks}")
         took = time.monotonic() - started
     finally:
-        served = plant.stop()
         if hazwatch.process is not None:
             hazwatch.kill()
     assert code == 0, hazwatch.log()[-3000:]
@@ -79,4 +87,4 @@ def test_sigterm_at_the_highest_rate_this_machine_offers_stops_cleanly_and_loses
         hazwatch.stop(STOP_BOUND_S)
     missing = {s: n - stored.get(s, 0) for s, n in served.items() if stored.get(s, 0) < n}
     assert not missing, f"per sensor, acknowledged to the plant minus stored: {missing}"
-    print(f"stopped {took:.1f} s after SIGTERM, about {rate:.0f} readings/s coming in; {sum(served.values())} served")
+    print(f"stopped {took:.1f} s after SIGTERM while taking in {rate:.0f} readings/s; backlog {backlog} readings")

@@ -27,10 +27,18 @@ def main() -> int:
     parser.add_argument("--fault-seconds", type=float, default=8.0, help="how long each fault lasts")
     parser.add_argument("--plant-interval", type=float, default=0.0033, help="seconds between plant rounds")
     parser.add_argument("--faults", default=",".join(FaultRig.FAULTS), help="comma-separated subset to rotate through")
+    parser.add_argument(
+        "--broker-default-persistence",
+        action="store_true",
+        help="mosquitto saves only every 30 min instead of after every change (see docs/reliability.md: faster, "
+        "but a killed broker loses what it acknowledged since; leave out 'kill mosquitto' then)",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
 
-    rig = FaultRig(args.workdir, plant_interval=args.plant_interval)
+    rig = FaultRig(
+        args.workdir, plant_interval=args.plant_interval, broker_saves_changes=not args.broker_default_persistence
+    )
     rig.start()
     started = time.monotonic()
     end = started + args.minutes * 60
