@@ -69,6 +69,11 @@ class CountingPlant:
             raise TimeoutError(f"the plant's publisher did not answer {command!r} within {timeout} s")
         return self._conn.recv()
 
+    @property
+    def pid(self) -> int | None:
+        """The publishing process (for its CPU time)."""
+        return self._process.pid
+
     def rounds_so_far(self) -> int:
         return self._rounds.value
 
