@@ -2,11 +2,12 @@
 
     .venv/bin/python -m tests.support.soak --minutes 5 --fault-every 30 --plant-interval 0.0033
 
-`--plant-interval` sets the plant's rounds (33 readings each; 0.0033 s asks for 10k readings/s, what one
-Python publisher thread reaches on this machine is printed). At the end it waits for everything to arrive
-and prints the figures: faults, readings served and stored per sensor, alarm events announced and
-delivered, duplicates, resident memory of hazwatch over the run and the largest write-ahead log seen.
-Exit status 1 when an invariant does not hold.
+`--plant-interval` sets the plant's rounds (33 readings each; 0.0033 s asks for 10k readings/s; the rate the
+plant published and the rate the broker acknowledged are printed: `python -m tests.support.capacity` measures
+what limits them). A reading counts as served once the broker acknowledged it. At the end it waits for
+everything to arrive and prints the figures: faults, readings served and stored per sensor (and the sensors
+and rounds that differ), alarm events announced and delivered, duplicates, resident memory of hazwatch over
+the run and the largest write-ahead log seen. Exit status 1 when an invariant does not hold.
 """
 
 from __future__ import annotations
