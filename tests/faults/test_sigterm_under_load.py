@@ -28,6 +28,7 @@ pytestmark = pytest.mark.faults
 
 STOP_BOUND_S = 45.0
 LOAD_S = 8.0
+INGESTED = "hazwatch_readings_ingested_total"
 
 
 def _stored_per_sensor(influxd: LocalInfluxd) -> dict[str, int]:
@@ -56,10 +57,10 @@ def test_sigterm_while_hazwatch_takes_in_a_backlog_at_full_speed_stops_cleanly_a
 
     hazwatch.start()
     try:
-        wait_until(lambda: hazwatch.metric("hazwatch_readings_ingested_total") > backlog / 5, 90, "hazwatch to take in data")
-        before, at = hazwatch.metric("hazwatch_readings_ingested_total"), time.monotonic()
+        wait_until(lambda: hazwatch.metric(INGESTED) > backlog / 5, 90, "hazwatch to take in data")
+        before, at = hazwatch.metric(INGESTED), time.monotonic()
         time.sleep(1.0)
-        now = hazwatch.metric("hazwatch_readings_ingested_total")
+        now = hazwatch.metric(INGESTED)
         rate = (now - before) / (time.monotonic() - at)
         assert now < backlog, "SIGTERM must come while the backlog is still coming in"
         started = time.monotonic()
