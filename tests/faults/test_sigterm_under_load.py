@@ -4,9 +4,9 @@ Once (at about 6 k readings/s) `hazwatch run` did not stop on SIGTERM within 60 
 can swallow a cancellation on Python 3.11, has since been replaced by `asyncio.timeout` everywhere. This test
 holds the fix. The highest rate this machine can offer hazwatch is a backlog: the plant publishes QoS 1 to a
 real mosquitto while hazwatch is away (its persistent session keeps the messages), then hazwatch starts and
-takes the backlog in as fast as it can (about 7-11 k readings/s on the 2-core development VM; a live plant on
-the same cores reaches less, see docs/reliability.md), and gets SIGTERM in the middle of it. The bound (45 s)
-is far above a clean stop measured here (4 s) and far below a hang. What it had not acknowledged waits at the
+takes the backlog in as fast as it can (6-9 k readings/s on the 2-core development VM; a live plant on the
+same cores reaches less, see docs/reliability.md), and gets SIGTERM in the middle of it. The bound (45 s)
+is far above a clean stop measured here (1-4 s) and far below a hang. What it had not acknowledged waits at the
 broker: after a restart every reading the broker acknowledged to the plant is in InfluxDB, per sensor.
 """
 
