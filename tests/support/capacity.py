@@ -165,15 +165,16 @@ def main() -> int:
     parser.add_argument("--points", type=int, default=200_000)
     parser.add_argument("--broker-default-persistence", action="store_true", help="broker: no save after every change")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix=f"hazwatch-capacity-{args.part}-"))
-    if args.part == "plant":
-        measure_plant(workdir, args.seconds, saves_changes=False, subscriber=False)
-    elif args.part == "broker":
-        measure_plant(workdir, args.seconds, saves_changes=not args.broker_default_persistence, subscriber=True)
-    elif args.part == "hazwatch":
-        measure_hazwatch(workdir, args.seconds)
-    else:
-        measure_influxd(workdir, args.points)
+    with tempfile.TemporaryDirectory(prefix=f"hazwatch-capacity-{args.part}-") as tmp:
+        workdir = Path(tmp)
+        if args.part == "plant":
+            measure_plant(workdir, args.seconds, saves_changes=False, subscriber=False)
+        elif args.part == "broker":
+            measure_plant(workdir, args.seconds, saves_changes=not args.broker_default_persistence, subscriber=True)
+        elif args.part == "hazwatch":
+            measure_hazwatch(workdir, args.seconds)
+        else:
+            measure_influxd(workdir, args.points)
     return 0
 
 
