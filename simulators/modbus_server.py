@@ -14,9 +14,11 @@ import logging
 import math
 import struct
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from pymodbus import FramerType
+from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
@@ -31,6 +33,7 @@ _SIGNED = {"int16", "int32", "int64"}
 _WRITE_FUNCTION = {"holding": 16, "input": 4, "coil": 15, "discrete": 2}
 _TABLE_ORDER = ("coil", "discrete", "holding", "input")
 """pymodbus SimDevice's order of the four separate blocks."""
+_READ_TABLE = {1: "coil", 2: "discrete", 3: "holding", 4: "input"}
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,10 @@ class _Endpoint:
     devices: list[ModbusDevice]
     blocks: dict[tuple[int, str], _Block] = field(default_factory=dict)
     server: ModbusTcpServer | None = None
+    sensors_at: dict[tuple[int, str], list[tuple[int, int, str]]] = field(default_factory=dict)
+    """(unit id, table) -> (first address, one past the last, sensor) of every mapped sensor."""
+    asked: dict[tuple[int, int], tuple[str, int, int]] = field(default_factory=dict)
+    """(unit id, transaction id) -> (table, address, count) of a read request not answered yet."""
 
 
 def _spans(devices: list[ModbusDevice]) -> dict[tuple[int, str], _Block]:
@@ -117,6 +124,16 @@ def _spans(devices: list[ModbusDevice]) -> dict[tuple[int, str], _Block]:
     return {
         key: _Block(low, [False if key[1] in BIT_TABLES else 0] * (high - low)) for key, (low, high) in extent.items()
     }
+
+
+def _sensor_ranges(devices: list[ModbusDevice]) -> dict[tuple[int, str], list[tuple[int, int, str]]]:
+    ranges: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
+    for device in devices:
+        for reg in device.registers:
+            unit = device.unit_id if reg.unit_id is None else reg.unit_id
+            size = 1 if reg.table in BIT_TABLES else REGISTER_WORDS[reg.type]
+            ranges.setdefault((unit, reg.table), []).append((reg.address, reg.address + size, reg.sensor))
+    return ranges
 
 
 def _sim_devices(blocks: dict[tuple[int, str], _Block]) -> list[SimDevice]:
@@ -177,6 +194,10 @@ class MineModbusServers:
             self._port_of[device.id] = port
         for endpoint in self._endpoints.values():
             endpoint.blocks = _spans(endpoint.devices)
+            endpoint.sensors_at = _sensor_ranges(endpoint.devices)
+        self.answered: Counter[str] = Counter()
+        """Sensor id -> readings served in answers to read requests (what a client that completed every poll it
+        was answered holds)."""
         self._t0 = time.monotonic()
         self._updater: asyncio.Task | None = None
 
@@ -235,7 +256,10 @@ class MineModbusServers:
         if endpoint.server is not None:
             return
         server = ModbusTcpServer(
-            _sim_devices(endpoint.blocks), framer=endpoint.framer, address=(self.host, endpoint.port)
+            _sim_devices(endpoint.blocks),
+            framer=endpoint.framer,
+            address=(self.host, endpoint.port),
+            trace_pdu=lambda sending, pdu: self._count_answer(endpoint, sending, pdu),
         )
         try:
             await server.serve_forever(background=True)
@@ -244,6 +268,22 @@ class MineModbusServers:
             raise OSError(f"cannot listen on {self.host}:{endpoint.port} (port in use?)") from exc
         endpoint.server = server
         await self._write(endpoint)
+
+    def _count_answer(self, endpoint: _Endpoint, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        """Requests and answers are matched by unit and transaction id: clients on other connections interleave."""
+        key = (pdu.dev_id, pdu.transaction_id)
+        if not sending:
+            table = _READ_TABLE.get(pdu.function_code)
+            if table is not None:
+                endpoint.asked[key] = (table, pdu.address, pdu.count)
+            return pdu
+        asked = endpoint.asked.pop(key, None)
+        if asked is not None and not pdu.isError():
+            table, address, count = asked
+            for first, end, sensor in endpoint.sensors_at.get((pdu.dev_id, table), []):
+                if address <= first and end <= address + count:
+                    self.answered[sensor] += 1
+        return pdu
 
     async def _stop_endpoint(self, endpoint: _Endpoint) -> None:
         if endpoint.server is not None:

@@ -49,6 +49,10 @@ def rfc3339(time_ns: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns // 1000:06d}Z"
 
 
+Message = tuple[str, bytes, int, list[int]]
+"""(topic, payload, qos, indices into the model's arrays of the sensors it carries)"""
+
+
 @dataclass(frozen=True)
 class _Publication:
     """One topic of one device and the sensors (indices into the model's arrays) it carries."""
@@ -131,11 +135,11 @@ class MqttSitePublisher:
                 break  # the broker is gone: paho keeps the QoS 1 messages and sends them when it is back
         self._in_flight = [info for info in self._in_flight if _unacknowledged(info)]
 
-    def messages(self, time_ns: int, values: np.ndarray, quality: np.ndarray) -> list[tuple[str, bytes, int]]:
-        """(topic, payload, qos) of every message for one sample of the model."""
+    def messages(self, time_ns: int, values: np.ndarray, quality: np.ndarray) -> list[Message]:
+        """(topic, payload, qos, indices of the sensors it carries) of every message for one sample of the model."""
         values_list = values.tolist()
         quality_list = quality.tolist()
-        out: list[tuple[str, bytes, int]] = []
+        out: list[Message] = []
         for pub in self.publications:
             device, topic = pub.device, pub.topic
             if topic.payload == "gateway":
@@ -150,7 +154,8 @@ class MqttSitePublisher:
                 ]
                 document: dict[str, Any] = {}
                 _set_path(document, topic.items_path, items)
-                out.append((fill_pattern(topic.pattern, segments, device.id), _dumps(document), device.qos))
+                name = fill_pattern(topic.pattern, segments, device.id)
+                out.append((name, _dumps(document), device.qos, pub.indices))
                 continue
             for i in pub.indices:
                 sensor = self.model.sensors[i]
@@ -158,10 +163,10 @@ class MqttSitePublisher:
                 name = fill_pattern(topic.pattern, segments, device.id)
                 if topic.payload == "number":
                     if quality_list[i] == Quality.GOOD:
-                        out.append((name, repr(values_list[i]).encode(), device.qos))
+                        out.append((name, repr(values_list[i]).encode(), device.qos, [i]))
                     continue
                 document = self._fields(topic, values_list[i], quality_list[i], rfc3339(time_ns), {})
-                out.append((name, _dumps(document), device.qos))
+                out.append((name, _dumps(document), device.qos, [i]))
         return out
 
     @staticmethod
@@ -179,7 +184,7 @@ class MqttSitePublisher:
         stamp = (time.time_ns() if time_ns is None else time_ns) // 10**6 * 10**6
         values, quality = self.model.sample(t_s)
         messages = self.messages(stamp, values, quality)
-        for topic, payload, qos in messages:
+        for topic, payload, qos, _sensors in messages:
             self._in_flight.append(self.client.publish(topic, payload, qos=qos))
         connected = self.client.is_connected()
         if connected != self._connected:  # once per change, not once per round
