@@ -99,7 +99,8 @@ class _Unit:
         self.rows_since_gap = self.settle_rows + 1
         self.alarm = False
         self.last_over_ns = NEVER
-        """Time of the newest row the detector called abnormal: the off-delay runs from it."""
+        """Time of the newest row that keeps the alarm (detector persistence, or a score over the limit while the
+        alarm is shown): the off-delay runs from it."""
         self.params = params
         self.fit_rows = np.empty((0, len(spec.members)))
         self.unhealthy: dict[int, set[str]] = {}
@@ -228,6 +229,8 @@ class MultivariateRule(Rule):
         A row is trusted when every member is fresh and has been for `settle_rows` rows: a member back from a
         gap rejoins through the detector's smoothing, which needs that long to forget the held value.
         Untrusted rows keep the alarm as it was: the unit model cannot judge, so it neither raises nor clears.
+        Only the detector's persistence raises; once shown, any row over the limit restarts the off-delay, so
+        a score hovering around the limit during a fault never clears the alarm with the score still over it.
         """
         index = np.arange(len(over))
         last_gap = np.maximum.accumulate(np.where(complete, -1, index))
@@ -235,13 +238,16 @@ class MultivariateRule(Rule):
         unit.rows_since_gap = int(since_gap[-1])
         trusted = since_gap > unit.settle_rows
         over = over & trusted
-        over_ns = np.where(over, time, NEVER)
-        over_ns[0] = max(over_ns[0], unit.last_over_ns)
-        last_over_ns = np.maximum.accumulate(over_ns)
-        unit.last_over_ns = int(last_over_ns[-1])
-        judged = over | (time - last_over_ns < unit.spec.off_delay_s * 1e9)
-        source = np.maximum.accumulate(np.where(trusted, index, -1))
-        alarm = np.where(source >= 0, judged[np.maximum(source, 0)], unit.alarm)
+        holds = trusted & (over | (score > 1.0))
+        hold_ns = np.where(holds, time, NEVER)
+        hold_ns[0] = max(hold_ns[0], unit.last_over_ns)
+        last_hold_ns = np.maximum.accumulate(hold_ns)
+        unit.last_over_ns = int(last_hold_ns[-1])
+        expired = trusted & (time - last_hold_ns >= unit.spec.off_delay_s * 1e9)
+        was_on, was_off = (-1, -2) if unit.alarm else (-2, -1)
+        last_on = np.maximum(np.maximum.accumulate(np.where(over, index, -2)), was_on)
+        last_off = np.maximum(np.maximum.accumulate(np.where(expired, index, -2)), was_off)
+        alarm = last_on > last_off
         if unit.alarm and len(unit.keep) < len(unit.members):
             # Without a member the model cannot vouch for the unit being normal: no all-clear until it is back.
             alarm = np.ones_like(alarm)

@@ -136,7 +136,8 @@ class MultivariateGroup(GroupIdentity):
         gt=0,
         lt=1,
         description="share of normal rows allowed over the unit's alarm limits, which are set from the calibration "
-        "rows for it; default 1e-4, one row in 10,000 (docs/detectors.md)",
+        "rows for it; default 1e-9, small because a short calibration of a drifting unit realises far more "
+        "(docs/detectors.md)",
     )
     calibration_start: AwareDatetime | None = Field(
         default=None,

@@ -81,6 +81,7 @@ def test_temperature_climbing_while_pressure_stays_is_one_unit_episode_before_an
     assert of_rule(events, HIGH, plant.slot("R101-TT-A")) == [], "the temperature never reached its 85 °C limit"
     # Temperature is watched by its rate (docs/evaluation.md): once it stops climbing, the unit is normal again.
     assert start + climb_s < seconds(cleared) <= start + climb_s + 180
+    assert cleared.value < 1.0, "never cleared with the score still over the limit"
 
 
 def test_pressure_creeping_away_from_temperature_and_flow_is_caught_far_below_its_limit(plant) -> None:
