@@ -32,7 +32,7 @@ from hazwatch.config.registry import SensorRegistry
 
 log = logging.getLogger("hazwatch.snapshot")
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 FILE_NAME = "detectors.snapshot"
 
 

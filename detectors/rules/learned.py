@@ -140,7 +140,7 @@ class LearnedNormalDetector(Rule):
         self.units = units if units is not None else [""] * n
         members = np.flatnonzero(np.isfinite(p.budget_per_day))
         self.members = members
-        self.row_of = np.full(n, -1, dtype=np.int64)
+        self.row_of = np.full(n, -1, dtype=np.int32)
         self.row_of[members] = np.arange(len(members))
         m = len(members)
         self.budget = p.budget_per_day[members]

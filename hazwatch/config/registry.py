@@ -1,14 +1,19 @@
 """The sensor registry: every configured sensor gets a slot, the integer index used by batches and detectors.
 
-Per-slot facts (kind, range, limits) are kept as numpy arrays so detectors and sinks can look
-them up for a whole batch at once.
+The registry is columnar: one numpy array per fact (slot → code or number) and small tables of the distinct
+values the codes point at, never one Python object per sensor. At province scale (600 k sensors) a
+`SensorInfo` per sensor cost ~280 B each; the columns cost ~100 B (docs/performance.md). A `SensorInfo` is
+made on demand when code asks for one sensor (`registry.sensors[slot]`) or walks them (`for s in registry`):
+set-up code and notifiers, never the per-reading path.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar, overload
 
 import numpy as np
 
@@ -57,82 +62,224 @@ class SensorInfo:
         return f"{self.site}/{self.sensor}"
 
 
-class SensorRegistry:
-    """All sensors of a deployment, in slot order."""
+T = TypeVar("T")
 
-    def __init__(self, sensors: list[SensorInfo]) -> None:
-        self.sensors = sensors
-        # site → sensor id → slot: one small dict per site instead of a (site, sensor) tuple per sensor
-        # (~60 bytes/sensor less at province scale, docs/performance.md).
-        self._by_site: dict[str, dict[str, int]] = {}
-        for s in sensors:
-            self._by_site.setdefault(s.site, {})[s.sensor] = s.slot
-        self.range_min = np.array([s.range_min for s in sensors], dtype=np.float64)
-        self.range_max = np.array([s.range_max for s in sensors], dtype=np.float64)
-        self.poll_interval = np.array([s.poll_interval for s in sensors], dtype=np.float64)
+
+class _Table(Generic[T]):
+    """Distinct values of one column and a code per slot. Hashable values (strings, enums, tuples) are shared
+    by equality, unhashable ones (the config's limits and detection settings, mutable pydantic models) by
+    identity, so sub-models a config shares cost one entry however many sensors use them."""
+
+    def __init__(self) -> None:
+        self.values: list[T] = []
+        self._code: dict[object, int] = {}
+        self.codes = array("i")
+
+    def add(self, value: T) -> None:
+        key: object = value if _hashable(value) else id(value)
+        code = self._code.get(key)
+        if code is None:
+            code = self._code[key] = len(self.values)
+            self.values.append(value)
+        self.codes.append(code)
+
+    def column(self) -> np.ndarray:
+        return np.frombuffer(self.codes, dtype=np.int32).copy()
+
+
+def _hashable(value: object) -> bool:
+    """Frozen models with list fields claim to be hashable and raise when hashed."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+class _Sensors(Sequence[SensorInfo]):
+    """`registry.sensors`: the sensors in slot order, each made when asked for."""
+
+    def __init__(self, registry: SensorRegistry) -> None:
+        self._registry = registry
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+    @overload
+    def __getitem__(self, index: int) -> SensorInfo: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[SensorInfo]: ...
+
+    def __getitem__(self, index: int | slice) -> SensorInfo | list[SensorInfo]:
+        if isinstance(index, slice):
+            return [self._registry.info(i) for i in range(len(self))[index]]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"slot {index} out of range (0..{len(self) - 1})")
+        return self._registry.info(index % len(self))
+
+    def __iter__(self) -> Iterator[SensorInfo]:
+        return (self._registry.info(i) for i in range(len(self)))
+
+
+class SensorRegistry:
+    """All sensors of a deployment, in slot order, as columns."""
+
+    range_min: np.ndarray
+    range_max: np.ndarray
+    poll_interval: np.ndarray
+    """Per slot, float64: the columns detectors read for a whole batch at once."""
+
+    def __init__(self, sensors: Iterable[SensorInfo]) -> None:
+        sites: _Table[tuple[str, SiteType]] = _Table()
+        areas: _Table[tuple[str, AreaKind]] = _Table()
+        kinds: _Table[tuple[SensorKind, str, Location | None]] = _Table()
+        limits: _Table[Limits] = _Table()
+        detect: _Table[DetectionSettings] = _Table()
+        devices: _Table[str | None] = _Table()
+        ids: list[str] = []
+        names: list[str | None] = []
+        numbers = array("d")  # range_min, range_max, poll_interval: raw doubles, no float object per sensor
+        critical = array("b")
+        for slot, s in enumerate(sensors):
+            if s.slot != slot:
+                raise ValueError(f"sensor {s.key} has slot {s.slot}, expected {slot}: slots are dense, in order")
+            sites.add((s.site, s.site_type))
+            areas.add((s.area, s.area_kind))
+            kinds.add((s.kind, s.unit, s.location))
+            limits.add(s.limits)
+            detect.add(s.detect)
+            devices.add(s.device)
+            ids.append(s.sensor)
+            names.append(None if s.name == s.sensor else s.name)
+            numbers.extend((s.range_min, s.range_max, s.poll_interval))
+            critical.append(s.critical)
+        self._sites, self._site = sites.values, sites.column()
+        self._areas, self._area = areas.values, areas.column()
+        self._kinds, self._kind = kinds.values, kinds.column()
+        self._limits, self._limit = limits.values, limits.column()
+        self._detects, self._detect = detect.values, detect.column()
+        self._devices, self._device = devices.values, devices.column()
+        self._ids = ids
+        self._names: list[str | None] | None = names if any(n is not None for n in names) else None
+        table = np.frombuffer(numbers, dtype=np.float64).reshape(len(ids), 3)
+        self.range_min = table[:, 0].copy()
+        self.range_max = table[:, 1].copy()
+        self.poll_interval = table[:, 2].copy()
+        self.critical = np.frombuffer(critical, dtype=np.int8).astype(bool)
+        # site → (sensor id → index within the site, the site's slots): a small dict per site whose values are
+        # small shared ints, instead of a slot int object and a (site, sensor) key per sensor
+        self._by_site: dict[str, tuple[dict[str, int], np.ndarray]] = {}
+        order = np.argsort(self._site, kind="stable")
+        bounds = np.flatnonzero(np.diff(self._site[order])) + 1
+        for slots in np.split(order, bounds) if len(order) else []:
+            local = {ids[slot]: i for i, slot in enumerate(slots.tolist())}
+            self._by_site[self._sites[self._site[slots[0]]][0]] = (local, slots.astype(np.int32))
 
     @classmethod
     def from_config(cls, config: HazwatchConfig) -> SensorRegistry:
-        sensors: list[SensorInfo] = []
-        for site in config.sites:
-            device_of: dict[str, tuple[str, float]] = {}
-            for device in site.devices:
-                if isinstance(device, ModbusDevice):
-                    for reg in device.registers:
-                        device_of[reg.sensor] = (device.id, device.poll_interval)
-                    continue
-                named = [t.sensor for t in device.topics if t.sensor]
-                for sensor_id in [*device.sensors, *named, *device.sparkplug_sensors]:
-                    device_of[sensor_id] = (device.id, device.expected_interval)
-            for area in site.areas:
-                for s in area.sensors:
-                    device_id, interval = device_of.get(s.id, (None, DEFAULT_POLL_INTERVAL_S))
-                    low, high = s.range if s.range is not None else DEFAULT_RANGE.get(s.kind, (-math.inf, math.inf))
-                    sensors.append(
-                        SensorInfo(
-                            slot=len(sensors),
-                            site=site.id,
-                            site_type=site.type,
-                            area=area.id,
-                            area_kind=area.kind,
-                            sensor=s.id,
-                            name=s.name or s.id,
-                            kind=s.kind,
-                            unit=s.unit if s.unit is not None else DEFAULT_UNIT[s.kind],
-                            range_min=low,
-                            range_max=high,
-                            location=s.location,
-                            critical=s.critical if s.critical is not None else s.kind in GAS_KINDS,
-                            limits=s.limits
-                            if s.limits is not None
-                            else default_limits(site.type, area.kind, s.kind, s.location),
-                            detect=s.detect,
-                            device=device_id,
-                            poll_interval=interval,
-                        )
-                    )
-        return cls(sensors)
+        return cls(_sensors_of(config))
+
+    def info(self, slot: int) -> SensorInfo:
+        """One sensor's facts, made from the columns."""
+        site, site_type = self._sites[self._site[slot]]
+        area, area_kind = self._areas[self._area[slot]]
+        kind, unit, location = self._kinds[self._kind[slot]]
+        sensor = self._ids[slot]
+        name = self._names[slot] if self._names is not None else None
+        return SensorInfo(
+            slot=slot,
+            site=site,
+            site_type=site_type,
+            area=area,
+            area_kind=area_kind,
+            sensor=sensor,
+            name=sensor if name is None else name,
+            kind=kind,
+            unit=unit,
+            range_min=float(self.range_min[slot]),
+            range_max=float(self.range_max[slot]),
+            location=location,
+            critical=bool(self.critical[slot]),
+            limits=self._limits[self._limit[slot]],
+            detect=self._detects[self._detect[slot]],
+            device=self._devices[self._device[slot]],
+            poll_interval=float(self.poll_interval[slot]),
+        )
+
+    @property
+    def sensors(self) -> Sequence[SensorInfo]:
+        return _Sensors(self)
 
     def __len__(self) -> int:
-        return len(self.sensors)
+        return len(self._ids)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[SensorInfo]:
         return iter(self.sensors)
 
     def with_poll_intervals(self, intervals: dict[int, float]) -> SensorRegistry:
         """The same sensors, those without a device promising the given intervals (slot → seconds)."""
-        return SensorRegistry(
-            [
-                dataclasses.replace(s, poll_interval=intervals[s.slot])
-                if s.device is None and s.slot in intervals
-                else s
-                for s in self.sensors
-            ]
-        )
+        other = object.__new__(SensorRegistry)
+        other.__dict__.update(self.__dict__)
+        other.poll_interval = self.poll_interval.copy()
+        no_device = self._devices.index(None) if None in self._devices else -1
+        for slot, seconds in intervals.items():
+            if 0 <= slot < len(self) and self._device[slot] == no_device:
+                other.poll_interval[slot] = seconds
+        return other
 
     def slot(self, site: str, sensor: str) -> int | None:
-        return self._by_site.get(site, {}).get(sensor)
+        found = self._by_site.get(site)
+        if found is None:
+            return None
+        index = found[0].get(sensor)
+        return None if index is None else int(found[1][index])
 
     def slots_of_site(self, site: str) -> dict[str, int]:
         """Sensor id → slot for one site: what a source uses to resolve its mapping once at start-up."""
-        return dict(self._by_site.get(site, {}))
+        found = self._by_site.get(site)
+        if found is None:
+            return {}
+        slots = found[1].tolist()
+        return {sensor: slots[index] for sensor, index in found[0].items()}
+
+
+def _sensors_of(config: HazwatchConfig) -> Iterator[SensorInfo]:
+    """Every configured sensor, one at a time (the registry keeps columns, not these)."""
+    slot = 0
+    for site in config.sites:
+        device_of: dict[str, tuple[str, float]] = {}
+        for device in site.devices:
+            if isinstance(device, ModbusDevice):
+                for reg in device.registers:
+                    device_of[reg.sensor] = (device.id, device.poll_interval)
+                continue
+            named = [t.sensor for t in device.topics if t.sensor]
+            for sensor_id in [*device.sensors, *named, *device.sparkplug_sensors]:
+                device_of[sensor_id] = (device.id, device.expected_interval)
+        for area in site.areas:
+            for s in area.sensors:
+                device_id, interval = device_of.get(s.id, (None, DEFAULT_POLL_INTERVAL_S))
+                low, high = s.range if s.range is not None else DEFAULT_RANGE.get(s.kind, (-math.inf, math.inf))
+                yield SensorInfo(
+                    slot=slot,
+                    site=site.id,
+                    site_type=site.type,
+                    area=area.id,
+                    area_kind=area.kind,
+                    sensor=s.id,
+                    name=s.name or s.id,
+                    kind=s.kind,
+                    unit=s.unit if s.unit is not None else DEFAULT_UNIT[s.kind],
+                    range_min=low,
+                    range_max=high,
+                    location=s.location,
+                    critical=s.critical if s.critical is not None else s.kind in GAS_KINDS,
+                    limits=s.limits
+                    if s.limits is not None
+                    else default_limits(site.type, area.kind, s.kind, s.location),
+                    detect=s.detect,
+                    device=device_id,
+                    poll_interval=interval,
+                )
+                slot += 1
