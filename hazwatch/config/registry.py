@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar, overload
+from typing import Generic, NamedTuple, TypeVar, overload
 
 import numpy as np
+from pydantic import BaseModel
 
 from hazwatch.config.defaults import default_limits
 from hazwatch.config.detection import DetectionSettings
@@ -36,8 +36,10 @@ DEFAULT_POLL_INTERVAL_S = 10.0
 dead-man fires after `offline_after_intervals` of these. Replay derives it from the recording instead."""
 
 
-@dataclass(frozen=True, slots=True)
-class SensorInfo:
+class SensorInfo(NamedTuple):
+    """One sensor's facts. A named tuple, not a dataclass: registries make these on demand, and a tuple is
+    made several times faster than a frozen dataclass (set-up walks every sensor a few times)."""
+
     slot: int
     site: str
     site_type: SiteType
@@ -67,8 +69,8 @@ T = TypeVar("T")
 
 class _Table(Generic[T]):
     """Distinct values of one column and a code per slot. Hashable values (strings, enums, tuples) are shared
-    by equality, unhashable ones (the config's limits and detection settings, mutable pydantic models) by
-    identity, so sub-models a config shares cost one entry however many sensors use them."""
+    by equality, the config's models (limits, detection settings) by identity: hashing a model is slow or
+    refused, and sub-models a config shares still cost one entry however many sensors use them."""
 
     def __init__(self) -> None:
         self.values: list[T] = []
@@ -76,7 +78,7 @@ class _Table(Generic[T]):
         self.codes = array("i")
 
     def add(self, value: T) -> None:
-        key: object = value if _hashable(value) else id(value)
+        key: object = id(value) if isinstance(value, BaseModel) else value
         code = self._code.get(key)
         if code is None:
             code = self._code[key] = len(self.values)
@@ -85,15 +87,6 @@ class _Table(Generic[T]):
 
     def column(self) -> np.ndarray:
         return np.frombuffer(self.codes, dtype=np.int32).copy()
-
-
-def _hashable(value: object) -> bool:
-    """Frozen models with list fields claim to be hashable and raise when hashed."""
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
 
 
 class _Sensors(Sequence[SensorInfo]):
@@ -119,7 +112,13 @@ class _Sensors(Sequence[SensorInfo]):
         return self._registry.info(index % len(self))
 
     def __iter__(self) -> Iterator[SensorInfo]:
-        return (self._registry.info(i) for i in range(len(self)))
+        for start in range(0, len(self), _ITER_CHUNK):
+            yield from self._registry.infos(start, min(len(self), start + _ITER_CHUNK))
+
+
+_ITER_CHUNK = 4096
+"""Sensors made per step of a walk over the registry: the columns are turned into Python lists a chunk at a
+time (fast, and the short-lived lists are reused rather than left as a peak of freed memory)."""
 
 
 class SensorRegistry:
@@ -182,30 +181,32 @@ class SensorRegistry:
 
     def info(self, slot: int) -> SensorInfo:
         """One sensor's facts, made from the columns."""
-        site, site_type = self._sites[self._site[slot]]
-        area, area_kind = self._areas[self._area[slot]]
-        kind, unit, location = self._kinds[self._kind[slot]]
-        sensor = self._ids[slot]
-        name = self._names[slot] if self._names is not None else None
-        return SensorInfo(
-            slot=slot,
-            site=site,
-            site_type=site_type,
-            area=area,
-            area_kind=area_kind,
-            sensor=sensor,
-            name=sensor if name is None else name,
-            kind=kind,
-            unit=unit,
-            range_min=float(self.range_min[slot]),
-            range_max=float(self.range_max[slot]),
-            location=location,
-            critical=bool(self.critical[slot]),
-            limits=self._limits[self._limit[slot]],
-            detect=self._detects[self._detect[slot]],
-            device=self._devices[self._device[slot]],
-            poll_interval=float(self.poll_interval[slot]),
+        return next(self.infos(slot, slot + 1))
+
+    def infos(self, start: int, stop: int) -> Iterator[SensorInfo]:
+        """The sensors of slots start..stop-1, made from the columns a chunk at a time."""
+        names = self._names[start:stop] if self._names is not None else [None] * (stop - start)
+        columns = zip(
+            range(start, stop),
+            [self._sites[c] for c in self._site[start:stop].tolist()],
+            [self._areas[c] for c in self._area[start:stop].tolist()],
+            self._ids[start:stop],
+            names,
+            [self._kinds[c] for c in self._kind[start:stop].tolist()],
+            self.range_min[start:stop].tolist(),
+            self.range_max[start:stop].tolist(),
+            self.critical[start:stop].tolist(),
+            [self._limits[c] for c in self._limit[start:stop].tolist()],
+            [self._detects[c] for c in self._detect[start:stop].tolist()],
+            [self._devices[c] for c in self._device[start:stop].tolist()],
+            self.poll_interval[start:stop].tolist(),
+            strict=True,
         )
+        for slot, site, area, sensor, name, kind, low, high, critical, limits, detect, device, interval in columns:
+            yield SensorInfo(
+                slot, site[0], site[1], area[0], area[1], sensor, sensor if name is None else name, kind[0], kind[1],
+                low, high, kind[2], critical, limits, detect, device, interval,
+            )  # fmt: skip
 
     @property
     def sensors(self) -> Sequence[SensorInfo]:
