@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -21,6 +22,16 @@ from hazwatch.batch import ReadingBatch
 from hazwatch.events import AlarmEvent
 
 log = logging.getLogger("hazwatch.pipeline")
+
+SWITCH_INTERVAL_S = 0.001
+"""How long a thread holding the GIL keeps it while another waits (Python's default: 5 ms). The MQTT thread
+decodes and the write-ahead log's thread encodes in long Python runs; each time the loop wakes for a webhook's
+socket it would wait up to that long per busy thread, and an alarm's delivery takes several wake-ups."""
+
+STEP_READINGS = 20_000
+"""Most readings one detection step takes. Between steps the loop runs the other tasks, so the alarms a step
+raised are on their way to the receivers (webhooks, MQTT) before the next step starts, and a burst of
+readings queued behind an alarm is detected after it has gone out, not before (docs/performance.md)."""
 
 def _report_failure(task: asyncio.Task) -> None:
     """A crashed source or sink is logged loudly; the others keep running (one failure never stalls the rest)."""
@@ -106,9 +117,29 @@ class Pipeline:
     async def _consume(self) -> None:
         while True:
             queued = [await self._queue.get()]
-            while not self._queue.empty():
+            size = len(queued[0][0])
+            while not self._queue.empty() and size < STEP_READINGS:
                 queued.append(self._queue.get_nowait())
-            self._process_queued(queued)
+                size += len(queued[-1][0])
+            if size <= STEP_READINGS:
+                self._process_queued(queued)
+            else:
+                await self._process_in_steps(queued)
+            await asyncio.sleep(0)
+
+    async def _process_in_steps(self, queued: list[tuple[ReadingBatch, Callable[[], None] | None]]) -> None:
+        """A backlog bigger than one step, in arrival order, a step at a time; each item's acknowledgement
+        goes with the step that holds its last reading, so it still follows that reading into the log."""
+        batch = ReadingBatch.concat([batch for batch, _ in queued if len(batch)])
+        ends = np.cumsum([len(batch) for batch, _ in queued])
+        first = 0
+        for start in range(0, len(batch), STEP_READINGS):
+            stop = min(len(batch), start + STEP_READINGS)
+            last = int(np.searchsorted(ends, stop, side="right")) if stop < len(batch) else len(queued)
+            acks = [(ReadingBatch.empty(), on_durable) for _, on_durable in queued[first:last]]
+            self._process_queued([(batch.take(slice(start, stop)), None), *acks])
+            first = last
+            await asyncio.sleep(0)
 
     async def _tick(self) -> None:
         while True:
@@ -131,9 +162,12 @@ class Pipeline:
         ]
         for task in tasks:
             task.add_done_callback(_report_failure)
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
         try:
             await stop.wait()
         finally:
+            sys.setswitchinterval(switch_interval)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
