@@ -28,10 +28,6 @@ SWITCH_INTERVAL_S = 0.001
 decodes and the write-ahead log's thread encodes in long Python runs; each time the loop wakes for a webhook's
 socket it would wait up to that long per busy thread, and an alarm's delivery takes several wake-ups."""
 
-STEP_READINGS = 20_000
-"""Most readings one detection step takes. Between steps the loop runs the other tasks, so the alarms a step
-raised are on their way to the receivers (webhooks, MQTT) before the next step starts, and a burst of
-readings queued behind an alarm is detected after it has gone out, not before (docs/performance.md)."""
 
 def _report_failure(task: asyncio.Task) -> None:
     """A crashed source or sink is logged loudly; the others keep running (one failure never stalls the rest)."""
@@ -117,29 +113,9 @@ class Pipeline:
     async def _consume(self) -> None:
         while True:
             queued = [await self._queue.get()]
-            size = len(queued[0][0])
-            while not self._queue.empty() and size < STEP_READINGS:
+            while not self._queue.empty():
                 queued.append(self._queue.get_nowait())
-                size += len(queued[-1][0])
-            if size <= STEP_READINGS:
-                self._process_queued(queued)
-            else:
-                await self._process_in_steps(queued)
-            await asyncio.sleep(0)
-
-    async def _process_in_steps(self, queued: list[tuple[ReadingBatch, Callable[[], None] | None]]) -> None:
-        """A backlog bigger than one step, in arrival order, a step at a time; each item's acknowledgement
-        goes with the step that holds its last reading, so it still follows that reading into the log."""
-        batch = ReadingBatch.concat([batch for batch, _ in queued if len(batch)])
-        ends = np.cumsum([len(batch) for batch, _ in queued])
-        first = 0
-        for start in range(0, len(batch), STEP_READINGS):
-            stop = min(len(batch), start + STEP_READINGS)
-            last = int(np.searchsorted(ends, stop, side="right")) if stop < len(batch) else len(queued)
-            acks = [(ReadingBatch.empty(), on_durable) for _, on_durable in queued[first:last]]
-            self._process_queued([(batch.take(slice(start, stop)), None), *acks])
-            first = last
-            await asyncio.sleep(0)
+            self._process_queued(queued)
 
     async def _tick(self) -> None:
         while True:
