@@ -124,6 +124,7 @@ def end_to_end(results: Results, plan: Plan) -> None:
     results.set("e2e_lost", measured["lost"])
     results.set("alarm_latency_p50_ms", measured["latency_p50_ms"])
     results.set("alarm_latency_p99_ms", measured["latency_p99_ms"])
+    results.set("e2e_worker_cpu_us_per_reading", measured.get("worker_cpu_us_per_reading"))
     if measured["lost"]:
         results.missing(["e2e_readings_per_s"], f"not met: {measured['lost']} readings missing in influxd")
     else:

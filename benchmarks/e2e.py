@@ -153,6 +153,11 @@ def measure(
         result["workers"] = workers
         result["worker_exit"] = max(worker.returncode for worker in processes)
         result["worker_tail"] = tails[0].strip()[-200:]
+        lines = [line for tail in tails for line in tail.splitlines() if line.startswith("{")]
+        cpu = [json.loads(line).get("cpu_s", 0.0) for line in lines]
+        if cpu and result["stored"]:
+            # CPU per reading is what a shared box cannot blur: wall-clock rates move with the other load
+            result["worker_cpu_us_per_reading"] = sum(cpu) * 1e6 / result["stored"]
         return result
 
 

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 
 from prometheus_client import REGISTRY
 
@@ -51,10 +52,11 @@ async def main(args: dict) -> None:
     while not influx.prepared:
         await asyncio.sleep(0.05)
     print("READY", flush=True)
+    cpu_at_ready = time.process_time()
     await asyncio.to_thread(sys.stdin.read)
     stop.set()
     await running
-    print(json.dumps({"backlog": influx.backlog}), flush=True)
+    print(json.dumps({"backlog": influx.backlog, "cpu_s": time.process_time() - cpu_at_ready}), flush=True)
 
 
 def run(args: dict) -> None:

@@ -74,10 +74,21 @@ class Results:
     def as_dict(self) -> dict[str, object]:
         out = {key: self.values.get(key) for key in REQUIRED_KEYS}
         out.update({k: v for k, v in self.values.items() if k not in out})
+        out["targets"] = {target.key: self.verdict(target) for target in TARGETS if target.goal}
         out["not_measured"] = self.not_measured
         out["mode"] = self.mode
         out["machine"] = machine()
         return out
+
+    def verdict(self, target: Target) -> dict[str, object]:
+        """The figure, the goal and 'met', 'missed' or 'not measured': what the table shows, in the JSON."""
+        value = self.values.get(target.key)
+        if not isinstance(value, int | float):
+            status = "not measured"
+        else:
+            met = value >= target.goal if target.higher_is_better else value <= target.goal
+            status = "met" if met else "missed"
+        return {"value": value, "goal": target.goal, "higher_is_better": target.higher_is_better, "status": status}
 
     def write(self, path: Path = RESULTS_FILE) -> Path:
         path.write_text(json.dumps(self.as_dict(), indent=2, sort_keys=False) + "\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -21,6 +22,12 @@ from hazwatch.batch import ReadingBatch
 from hazwatch.events import AlarmEvent
 
 log = logging.getLogger("hazwatch.pipeline")
+
+SWITCH_INTERVAL_S = 0.001
+"""How long a thread holding the GIL keeps it while another waits (Python's default: 5 ms). The MQTT thread
+decodes and the write-ahead log's thread encodes in long Python runs; each time the loop wakes for a webhook's
+socket it would wait up to that long per busy thread, and an alarm's delivery takes several wake-ups."""
+
 
 def _report_failure(task: asyncio.Task) -> None:
     """A crashed source or sink is logged loudly; the others keep running (one failure never stalls the rest)."""
@@ -131,9 +138,12 @@ class Pipeline:
         ]
         for task in tasks:
             task.add_done_callback(_report_failure)
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
         try:
             await stop.wait()
         finally:
+            sys.setswitchinterval(switch_interval)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -33,8 +33,9 @@ from hazwatch.config.registry import SensorRegistry
 log = logging.getLogger("hazwatch.snapshot")
 
 SNAPSHOT_VERSION = 2
-"""Raised when pickled detector state changes shape (2: group rules' specs gained their unit slot), so an older
-snapshot is refused and the detectors start fresh instead of running on state they cannot read."""
+"""Raised when pickled detector state changes shape (2: group rules' specs gained their unit slot, and the rules'
+per-slot state got leaner), so an older snapshot is refused and the detectors start fresh instead of running on
+state they cannot read."""
 FILE_NAME = "detectors.snapshot"
 
 

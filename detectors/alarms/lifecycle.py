@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -130,7 +129,8 @@ class AlarmLifecycle:
         self._alarms: dict[Key, _Alarm] = {}
         self._out_of_service: dict[int, str] = {}
         self._sequence: dict[Key, int] = {}
-        self._activations: dict[Key, deque[int]] = {}
+        self._activations: dict[Key, list[int]] = {}
+        """Recent activation times per alarm, oldest first: a few entries, so a list (a deque is ~600 B)."""
         self._now_ns = 0
 
     # ---- detector input -------------------------------------------------------------------
@@ -361,7 +361,7 @@ class AlarmLifecycle:
         self._out_of_service = {int(slot): user for slot, user in snapshot["out_of_service"]}
         self._sequence = {(int(slot), rule): int(n) for slot, rule, n in snapshot["sequence"]}
         self._activations = {
-            (int(slot), rule): deque(int(t) for t in times) for slot, rule, times in snapshot["activations"]
+            (int(slot), rule): [int(t) for t in times] for slot, rule, times in snapshot["activations"]
         }
 
     # ---- internals ------------------------------------------------------------------------
@@ -382,7 +382,7 @@ class AlarmLifecycle:
         return alarm.slot not in self._out_of_service and alarm.shelved_until_ns is None
 
     def _count_activation(self, key: Key, time_ns: int) -> int:
-        times = self._activations.setdefault(key, deque())
+        times = self._activations.setdefault(key, [])
         times.append(time_ns)
         _prune(times, time_ns - self.chatter_window_ns)
         return len(times)
@@ -490,6 +490,8 @@ def _transition(old_level: int, new_level: int, old_condition: int, new_conditio
     return None
 
 
-def _prune(times: deque[int], older_than_ns: int) -> None:
-    while times and times[0] <= older_than_ns:
-        times.popleft()
+def _prune(times: list[int], older_than_ns: int) -> None:
+    stale = 0
+    while stale < len(times) and times[stale] <= older_than_ns:
+        stale += 1
+    del times[:stale]

@@ -38,14 +38,20 @@ class RefusedReadings(Rule):
         self.rule = rule
         self.cause = _CAUSE[rule]
         self.after = after
-        self.refused_run = np.zeros(self.n_slots, dtype=np.int64)
-        self.accepted_run = np.zeros(self.n_slots, dtype=np.int64)
-        self.level = np.zeros(self.n_slots, dtype=np.int8)
+        # Allocated at the first refusal: most deployments never see one, and at province scale the three
+        # arrays would be ~17 B per sensor for each of the two rules.
+        self.refused_run = np.zeros(0, dtype=np.int64)
+        self.accepted_run = np.zeros(0, dtype=np.int64)
+        self.level = np.zeros(0, dtype=np.int8)
 
     def refused(self, slots: np.ndarray, now_ns: int, cause: str) -> list[ConditionChange]:
         """Readings of `slots` (one entry per reading) were refused for `cause` ('clock' or 'value')."""
         if cause != self.cause:
             return []
+        if not len(self.level):
+            self.refused_run = np.zeros(self.n_slots, dtype=np.int64)
+            self.accepted_run = np.zeros(self.n_slots, dtype=np.int64)
+            self.level = np.zeros(self.n_slots, dtype=np.int8)
         counts = np.bincount(slots, minlength=self.n_slots)[: self.n_slots]
         hit = counts > 0
         self.refused_run[hit] += counts[hit]
@@ -55,7 +61,7 @@ class RefusedReadings(Rule):
 
     def update_frame(self, frame: Frame, series: Series) -> list[ConditionChange]:
         at = frame.index
-        if not self.level[at].any() and not self.refused_run[at].any():
+        if not len(self.level) or (not self.level[at].any() and not self.refused_run[at].any()):
             return []
         real = np.ones(frame.quality.shape, dtype=bool) if frame.all_good else frame.quality != PAD
         seen = real.sum(axis=0)

@@ -106,7 +106,17 @@ class HealthDetector(Rule):
         p = params
         n = len(labels)
         self.n_slots = n
-        self.p = p
+        # Only the parameters read while running are kept; those turned into the arrays below are not (at
+        # province scale each per-slot array is 8 B per sensor).
+        self.device = p.device.astype(np.int32)
+        """Device index per slot, -1 when the slot has no device."""
+        self.device_names = p.device_names
+        self.stuck_tolerance = p.stuck_tolerance
+        self.spike_jump = p.spike_jump
+        self.airflow_paths = p.airflow_paths
+        self.path_alarm = p.path_alarm
+        self.zero_band = p.zero_band
+        self.overrange_is_fault = p.overrange_is_fault
         self.labels = labels
         self.units = units if units is not None else [""] * n
         self.low = p.range_min - p.range_margin
@@ -115,9 +125,9 @@ class HealthDetector(Rule):
         self.spike_on = np.isfinite(p.spike_jump) & (p.spike_jump > 0)
         self.stuck_on = self.stuck_ns > 0
         self.spike_hold_ns = (p.spike_hold_s * 1e9).astype(np.int64)
-        self.offline_ns = np.where(np.isfinite(p.offline_after_s), p.offline_after_s * 1e9, 0).astype(np.int64)
-        self.silent_after_ns = np.where(self.offline_ns > 0, self.offline_ns, np.iinfo(np.int64).max)
-        """offline_ns, with 'never' where the dead-man is off: one comparison per tick."""
+        offline_ns = np.where(np.isfinite(p.offline_after_s), p.offline_after_s * 1e9, 0).astype(np.int64)
+        self.silent_after_ns = np.where(offline_ns > 0, offline_ns, np.iinfo(np.int64).max)
+        """The dead-man time, 'never' where it is off: one comparison per tick."""
         long_s = p.long_offline_after_s if p.long_offline_after_s is not None else np.full(n, np.inf)
         self.long_offline_ns = np.where(np.isfinite(long_s), long_s * 1e9, np.iinfo(np.int64).max).astype(np.int64)
         self.level = {rule: np.zeros(n, dtype=np.int8) for rule in _PRIORITY}
@@ -131,10 +141,13 @@ class HealthDetector(Rule):
         self.n_devices = len(p.device_names)
         has_device = p.device >= 0
         self.device_size = np.bincount(p.device[has_device], minlength=self.n_devices)
-        self.device_first = np.full(self.n_devices, -1, dtype=np.int64)
-        for slot in np.flatnonzero(has_device)[::-1].tolist():
-            self.device_first[p.device[slot]] = slot
-        self.device_members = [np.flatnonzero(p.device == d) for d in range(self.n_devices)]
+        # Each device's slots, in slot order, as one array cut by offsets (not an array per device: ~40 B a
+        # sensor at province scale, and a pass over every slot per device to build)
+        self.device_slots = np.flatnonzero(has_device)[np.argsort(p.device[has_device], kind="stable")]
+        self.device_start = np.concatenate([[0], np.cumsum(self.device_size)]).astype(np.int64)
+        self.device_first = np.where(
+            self.device_size > 0, self.device_slots[np.minimum(self.device_start[:-1], len(self.device_slots) - 1)], -1
+        )
         self.device_level = np.zeros(self.n_devices, dtype=np.int8)
         self.path_member = np.array([s for path in p.airflow_paths for s in path], dtype=np.int64)
         self.path_of = np.array([i for i, path in enumerate(p.airflow_paths) for _ in path], dtype=np.int64)
@@ -185,7 +198,7 @@ class HealthDetector(Rule):
             slot = int(cols[c])
             changes.append(self._change(OFFLINE, slot, 0, int(first_alive[c]), (slot,)))
         if self.n_devices and self.device_level.any():
-            devices = self.p.device[at]
+            devices = self.device[at]
             up = seen & (devices >= 0)
             up[up] = self.device_level[devices[up]] > 0
             if up.any():
@@ -231,7 +244,7 @@ class HealthDetector(Rule):
         cols, at = series.slots, series.index
         v = series.value
         previous, size = step
-        moved = size > self.p.stuck_tolerance[at]
+        moved = size > self.stuck_tolerance[at]
         moved |= np.isnan(previous)
         everywhere = moved.all(axis=0)
         busy = self.stuck_on[at] & (~everywhere | (self.level[STUCK][at] > 0))
@@ -252,7 +265,7 @@ class HealthDetector(Rule):
     def _spikes(self, series: Series, step: tuple[np.ndarray, np.ndarray]) -> list[ConditionChange]:
         """A jump of at least `spike_jump` lasting one or two readings, with the readings either side agreeing."""
         cols, at = series.slots, series.index
-        jump = self.p.spike_jump[at]
+        jump = self.spike_jump[at]
         v = series.value
         big = step[1] >= jump
         busy = self.spike_on[at] & (big.any(axis=0) | (self.level[SPIKE][at] > 0))
@@ -305,14 +318,14 @@ class HealthDetector(Rule):
         """A path member reading zero while a neighbour on the same airflow path is in alarm: tampering."""
         members = self.path_member
         value = self.history[-1, members]
-        alarming = value >= self.p.path_alarm[members]
-        count = np.bincount(self.path_of, weights=alarming, minlength=len(self.p.airflow_paths))
-        zero = np.abs(value) <= self.p.zero_band[members]
+        alarming = value >= self.path_alarm[members]
+        count = np.bincount(self.path_of, weights=alarming, minlength=len(self.airflow_paths))
+        zero = np.abs(value) <= self.zero_band[members]
         level = (zero & (count[self.path_of] > 0)).astype(np.int8)
         changed = np.flatnonzero(level != self.path_level)
         if not len(changed):
             return []
-        newest = np.full(len(self.p.airflow_paths), NEVER, dtype=np.int64)
+        newest = np.full(len(self.airflow_paths), NEVER, dtype=np.int64)
         np.maximum.at(newest, self.path_of, self.last_time[members])
         changes = []
         for i in changed.tolist():
@@ -346,14 +359,14 @@ class HealthDetector(Rule):
         changes = []
         device_level = np.zeros(self.n_devices, dtype=np.int8)
         if self.n_devices:
-            has = self.p.device >= 0
-            quiet = np.bincount(self.p.device[has & silent], minlength=self.n_devices)
-            long_quiet = np.bincount(self.p.device[has & (silent_level == 2)], minlength=self.n_devices)
+            has = self.device >= 0
+            quiet = np.bincount(self.device[has & silent], minlength=self.n_devices)
+            long_quiet = np.bincount(self.device[has & (silent_level == 2)], minlength=self.n_devices)
             all_quiet = (quiet == self.device_size) & (self.device_size > 0)
             device_level = all_quiet.astype(np.int8) + (all_quiet & (long_quiet == self.device_size))
             for d in np.flatnonzero(device_level != self.device_level).tolist():
                 changes.append(self._device_change(d, int(device_level[d]), now_ns))
-        covered = (self.p.device >= 0) & (device_level[np.maximum(self.p.device, 0)] > 0) if self.n_devices else False
+        covered = (self.device >= 0) & (device_level[np.maximum(self.device, 0)] > 0) if self.n_devices else False
         level = np.where(covered, 0, silent_level).astype(np.int8)
         for slot in np.flatnonzero(level != self.level[OFFLINE]).tolist():
             changes.append(self._change(OFFLINE, slot, int(level[slot]), now_ns, (slot,)))
@@ -375,7 +388,7 @@ class HealthDetector(Rule):
     def _suppressing(self, rule: str, slot: int) -> bool:
         if rule == SPIKE:
             return False
-        return not (rule == OVERRANGE and not self.p.overrange_is_fault[slot])
+        return not (rule == OVERRANGE and not self.overrange_is_fault[slot])
 
     def _change(
         self, rule: str, slot: int, level: int, time_ns: int, covers: tuple[int, ...], value: float = np.nan
@@ -404,8 +417,8 @@ class HealthDetector(Rule):
     def _device_change(self, device: int, level: int, time_ns: int) -> ConditionChange:
         self.device_level[device] = level
         slot = int(self.device_first[device])
-        name = self.p.device_names[device]
-        members = tuple(int(s) for s in self.device_members[device])
+        name = self.device_names[device]
+        members = tuple(self.device_slots[self.device_start[device] : self.device_start[device + 1]].tolist())
         message = (
             f"device {name} silent: all {len(members)} sensors{' (long offline)' if level == 2 else ''}"
             if level
@@ -419,7 +432,7 @@ class HealthDetector(Rule):
             level_name=("device_offline", "device_long_offline")[level - 1] if level else "normal",
             priority=_PRIORITY[DEVICE_OFFLINE],
             value=float("nan"),
-            limit=float(self.offline_ns[slot] / 1e9),
+            limit=self._offline_s(slot),
             time_ns=time_ns,
             message=message,
             extra={"device": name, "slots": list(members)},
@@ -429,14 +442,18 @@ class HealthDetector(Rule):
     def _limit(self, rule: str, slot: int) -> float:
         return float(
             {
-                OFFLINE: self.offline_ns[slot] / 1e9,
+                OFFLINE: self._offline_s(slot),
                 RANGE: self.low[slot],
                 OVERRANGE: self.high[slot],
                 STUCK: self.stuck_ns[slot] / 1e9,
-                SPIKE: self.p.spike_jump[slot],
-                DISAGREEMENT: self.p.zero_band[slot] if self.p.zero_band is not None else np.nan,
+                SPIKE: self.spike_jump[slot],
+                DISAGREEMENT: self.zero_band[slot] if self.zero_band is not None else np.nan,
             }.get(rule, np.nan)
         )
+
+    def _offline_s(self, slot: int) -> float:
+        after = int(self.silent_after_ns[slot])
+        return 0.0 if after == np.iinfo(np.int64).max else after / 1e9
 
     def _message(self, rule: str, slot: int, level: int, value: float, limit: float) -> str:
         label, unit = self.labels[slot], self.units[slot]

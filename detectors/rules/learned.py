@@ -168,7 +168,7 @@ class LearnedNormalDetector(Rule):
         self.units = units if units is not None else [""] * n
         named = conditions(params)
         chosen = [np.flatnonzero(np.isfinite(c.budget_per_day)) for _, c in named]
-        self.row_of = np.full((len(named), n), -1, dtype=np.int64)
+        self.row_of = np.full((len(named), n), -1, dtype=np.int32)
         start = 0
         for k, slots in enumerate(chosen):
             self.row_of[k, slots] = start + np.arange(len(slots))
@@ -176,7 +176,7 @@ class LearnedNormalDetector(Rule):
         self.rule_of_row = [name for (name, _), slots in zip(named, chosen, strict=True) for _ in slots]
         members = np.concatenate(chosen)
         self.members = members
-        self.partner = np.full(len(members), -1, dtype=np.int64)
+        self.partner = np.full(len(members), -1, dtype=np.int32)
         """Per persistent row: the row of its sensor's learned.unusual condition (-1: none)."""
         persistent = self.row_of[1][self.row_of[1] >= 0]
         self.partner[persistent] = self.row_of[0][members[persistent]]

@@ -125,8 +125,12 @@ class MultiSensorDetector(Rule):
             p_limit=np.array([g.pressure_rate_per_min for g in params.runaway]),
             level=np.zeros(len(params.runaway), dtype=np.int8),
         )
-        self.last_value = np.full(n_slots, np.nan)
-        self.last_time = np.full(n_slots, NEVER, dtype=np.int64)
+        voters = sorted({slot for g in params.vote for slot in g.members})
+        self.voter_row = np.full(n_slots if voters else 0, -1, dtype=np.int32)
+        """Slot → row of the newest-reading arrays, which only voting groups' members have (-1: none)."""
+        self.voter_row[voters] = np.arange(len(voters), dtype=np.int32)
+        self.last_value = np.full(len(voters), np.nan)
+        self.last_time = np.full(len(voters), NEVER, dtype=np.int64)
         self.levels: dict[tuple[str, int], int] = {}
         self.vote_raw = [np.zeros(len(g.levels), dtype=bool) for g in params.vote]
 
@@ -139,8 +143,11 @@ class MultiSensorDetector(Rule):
             self._learn_velocity(rows, means[:, -1])
             now_ns = int(when.max())
             changes += self._ventilation(now_ns) + self._runaway(now_ns)
-        self.last_value[series.slots] = series.value[-1]
-        self.last_time[series.slots] = series.time[-1]
+        if len(self.voter_row):
+            rows = self.voter_row[series.slots]
+            voting = rows >= 0
+            self.last_value[rows[voting]] = series.value[-1, voting]
+            self.last_time[rows[voting]] = series.time[-1, voting]
         return changes
 
     def _learn_velocity(self, rows: np.ndarray, x: np.ndarray) -> None:
@@ -219,7 +226,7 @@ class MultiSensorDetector(Rule):
     def _vote(self, now_ns: int) -> list[ConditionChange]:
         out = []
         for i, g in enumerate(self.p.vote):
-            members = np.array(g.members)
+            members = self.voter_row[np.array(g.members)]
             values = self.last_value[members]
             fresh = (now_ns - self.last_time[members] <= g.stale_after_s * 1e9) & ~np.isnan(values)
             voted = _vote(values[fresh])

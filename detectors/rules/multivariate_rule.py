@@ -140,7 +140,7 @@ class MultivariateRule(Rule):
         for spec in groups:
             _validate(spec, n_slots, params)
         self.units = [_Unit(spec, params) for spec in groups]
-        self._column = np.full(n_slots, -1, dtype=np.int64)
+        self._column = np.full(n_slots, -1, dtype=np.int32)
 
     def update_frame(self, frame: Frame, series: Series) -> list[ConditionChange]:
         if not self.units:

@@ -59,3 +59,20 @@ def test_the_table_names_every_target_and_the_machine_is_recorded(quick_run) -> 
         assert target.label.strip()[:20] in done.stdout
     assert results["machine"]["nproc"]
     assert results["mode"] == "quick"
+
+
+def test_the_json_says_met_or_missed_for_every_target(quick_run) -> None:
+    _, results = quick_run
+    verdicts = results["targets"]
+    assert set(verdicts) == {t.key for t in TARGETS if t.goal}
+    for target in TARGETS:
+        if not target.goal:
+            continue
+        verdict = verdicts[target.key]
+        value = results[target.key]
+        assert verdict["value"] == value
+        if isinstance(value, int | float):
+            met = value >= target.goal if target.higher_is_better else value <= target.goal
+            assert verdict["status"] == ("met" if met else "missed")
+        else:
+            assert verdict["status"] == "not measured"
