@@ -138,6 +138,9 @@ class HealthDetector(Rule):
         self.last_time = np.full(n, NEVER, dtype=np.int64)
         self.last_alive = np.full(n, NEVER, dtype=np.int64)
         self.started_ns: int | None = None
+        self.ticked_ns: int | None = None
+        """The dead-man's clock at its last tick: readings stamped longer ago than the offline time before it are
+        late (a backlog being caught up), and do not clear an offline alarm the next tick would raise again."""
         self.n_devices = len(p.device_names)
         has_device = p.device >= 0
         self.device_size = np.bincount(p.device[has_device], minlength=self.n_devices)
@@ -179,7 +182,8 @@ class HealthDetector(Rule):
         return previous, np.abs(v - previous)
 
     def _alive(self, frame: Frame) -> list[ConditionChange]:
-        """Any reading that is not OFFLINE proves the link is up: it clears offline at its time."""
+        """Any reading that is not OFFLINE proves the link is up: it clears offline at its time, once the
+        sensor's newest reading is within its offline time of the dead-man's clock."""
         cols, at = frame.slots, frame.index
         if frame.all_good:
             first_alive = frame.time[0]
@@ -192,6 +196,8 @@ class HealthDetector(Rule):
             first_alive = np.where(alive, frame.time, big).min(axis=0)
             newest = np.where(alive, frame.time, NEVER).max(axis=0)
             self.last_alive[at] = np.maximum(self.last_alive[at], newest)
+        if self.ticked_ns is not None:
+            seen &= self.ticked_ns - self.last_alive[at] <= self.silent_after_ns[at]
         changes = []
         back = seen & (self.level[OFFLINE][at] > 0)
         for c in np.flatnonzero(back).tolist():
@@ -350,6 +356,7 @@ class HealthDetector(Rule):
         """The dead-man: silent for `offline_after_s` raises offline; a whole silent device raises one alarm."""
         if self.started_ns is None:
             self.started_ns = now_ns
+        self.ticked_ns = now_ns
         alive_at = np.where(self.last_alive == NEVER, self.started_ns, self.last_alive)
         silent_ns = now_ns - alive_at
         silent = silent_ns > self.silent_after_ns

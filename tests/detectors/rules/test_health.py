@@ -74,6 +74,24 @@ def test_a_silent_device_is_one_alarm_not_one_per_sensor(mine) -> None:
     assert all(e.transition is Transition.RAISE for e in devices)
 
 
+def test_a_backlog_of_late_readings_keeps_a_silent_device_offline_until_current_data_arrives(mine) -> None:
+    """Readings delivered long after they were taken (a collector catching up on its broker's backlog) prove
+    the link, not that the values are current. Clearing on each and raising again at the next tick chattered
+    twice a second; now the alarm clears once, when readings stamped within the offline time arrive."""
+    mine.stack.tick(T0)
+    mine.cycle(0, {})
+    raised = of_rule(mine.stack.tick(T0 + 60 * SECOND), health.DEVICE_OFFLINE)
+    assert raised and all(e.transition is Transition.RAISE for e in raised)
+    catching_up = []
+    for i in range(1, 20):  # readings of 1..19 s, delivered while the clock runs from 60 s on
+        catching_up += mine.cycle(i, {})
+        catching_up += mine.stack.tick(T0 + (60 + i) * SECOND)
+    assert of_rule(catching_up, health.DEVICE_OFFLINE) == [] and of_rule(catching_up, health.OFFLINE) == []
+    current = of_rule(mine.cycle(79, {}), health.DEVICE_OFFLINE)
+    assert sorted(e.slot for e in current) == sorted(e.slot for e in raised)
+    assert all(e.transition is Transition.CLEAR for e in current)
+
+
 def test_a_device_silent_for_five_minutes_escalates_to_long_offline(mine) -> None:
     """The safety bureau subscribes to level 2: a long outage reaches it, a short one does not."""
     mine.stack.tick(T0)
