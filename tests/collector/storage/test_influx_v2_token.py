@@ -9,6 +9,7 @@ hazwatch sends its token the way a token-checking server reads it, and keeps wha
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def test_a_write_without_its_token_is_refused_and_waits_in_the_log_instead_of_be
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     sink = InfluxSink(_settings(vmauth, tmp_path), registry)
     sink.submit(_batch(registry, rows=3, offset_s=100))
+    durable = threading.Event()
+    sink.when_durable(durable.set)
+    assert durable.wait(30), "the readings reached the write-ahead log"  # flush sends only what is committed
 
     async def one_flush() -> None:
         with pytest.raises(TransientWriteError, match="401"):
