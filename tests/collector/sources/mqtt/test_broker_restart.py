@@ -21,6 +21,7 @@ from hazwatch.config.examples import PLANT_EXAMPLE
 from hazwatch.quality import Quality
 from simulators.mqtt_publisher import MqttSitePublisher
 from simulators.physics.presets import plant_preset
+from tests.support.waiting import wait_until_settled
 
 SITE = "hengda-chem"
 
@@ -97,6 +98,10 @@ def test_qos1_messages_queued_for_the_collector_survive_a_broker_kill(
     # Plain-number topics carry good readings only; the JSON forms carry every reading with its quality.
     expected = sum(len(s.values) - int(np.sum(s.quality[plain] != Quality.GOOD)) for s in served)
 
+    # Saving after every change is a pass mosquitto makes after it has answered: let its store settle before the
+    # kill (with mosquitto's default settings nothing is saved for 30 minutes, and this wait would not help).
+    store = broker.data_dir / "mosquitto.db"
+    wait_until_settled(lambda: store.stat().st_mtime_ns if store.exists() else 0, timeout=10, quiet_s=1.0)
     kill_and_restart(broker, down_for=0.5)
     (again,) = mqtt_sources(config, plant_registry, broker.url)
     runner = run_source(again)
