@@ -32,7 +32,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float, name: str) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float, name: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -247,7 +247,7 @@ log_dest none
         self.process = subprocess.Popen(
             [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        _wait_for_port(self.port, self.process, timeout, "mosquitto")
+        wait_for_port(self.port, self.process, timeout, "mosquitto")
 
 
 

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from collector.app.localservices import LocalServer
+from collector.app.localservices import LocalServer, wait_for_port
 
 
 @dataclass
@@ -39,16 +36,7 @@ class LocalVmauth(LocalServer):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"vmauth exited with code {self.process.returncode} during start-up")
-            try:
-                httpx.get(f"{self.url}/health", timeout=0.5)  # any answer: it listens
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise TimeoutError(f"vmauth did not answer on {self.url} within {timeout} s")
+        wait_for_port(self.port, self.process, timeout, "vmauth")
 
 
 def data_dir(tmp_path: Path) -> Path:
