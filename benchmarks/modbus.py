@@ -16,7 +16,7 @@ import time
 
 from benchmarks.fleet import replicate
 from benchmarks.procs import ROOT
-from collector.app.localservices import free_port
+from collector.app.localservices import free_ports
 from collector.sources.modbus.source import modbus_sources
 from hazwatch.config.registry import SensorRegistry
 from hazwatch.config.schema import HazwatchConfig, ModbusDevice
@@ -77,7 +77,7 @@ async def _poll(config: HazwatchConfig, seconds: float) -> dict:
 
 
 def measure(sites: int, seconds: float) -> dict:
-    ports = [free_port() for _ in range(sites * devices_per_site())]
+    ports = free_ports(sites * devices_per_site())
     servers = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.modbus_servers", json.dumps({"sites": sites, "ports": ports})],
         cwd=ROOT,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collector.app.embedded_broker import embedded_broker
-from collector.app.localservices import free_port, local_influxd, local_mosquitto
+from collector.app.localservices import free_ports, local_influxd, local_mosquitto
 from collector.app.runtime import RunOptions, build_runtime, serve
 from hazwatch.config import HazwatchConfig, load_configs
 from hazwatch.config.examples import MINE_EXAMPLE, PLANT_EXAMPLE
@@ -64,12 +64,14 @@ class DemoOptions:
 def with_free_modbus_ports(config: HazwatchConfig) -> HazwatchConfig:
     """Every Modbus device on its own free loopback port, so the demo never collides with anything running."""
     sites = []
+    modbus_count = sum(isinstance(d, ModbusDevice) for site in config.sites for d in site.devices)
+    ports = iter(free_ports(modbus_count))
     for site in config.sites:
         devices = [
             d.model_copy(
                 update={
                     "host": "127.0.0.1",
-                    "port": free_port(),
+                    "port": next(ports),
                     "transport": "tcp" if d.transport == "serial" else d.transport,
                     "serial": None,
                 }

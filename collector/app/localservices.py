@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +25,28 @@ import httpx
 from collector.storage.query import InfluxQuery
 from hazwatch.storage.schema import DATABASE
 
+_HANDED_OUT: set[int] = set()
+"""Ports this process has already handed out: a port is chosen well before its server binds it, and the kernel
+may offer a just-released port again in the meantime."""
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports, none handed out before by this process (two services, or two
+    devices, on one port would collide)."""
+    chosen: list[int] = []
+    with ExitStack() as held:
+        while len(chosen) < count:
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            if port not in _HANDED_OUT:
+                chosen.append(port)
+                _HANDED_OUT.add(port)
+    return chosen
+
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float, name: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from collector.app.localservices import free_port
+from collector.app.localservices import LocalInfluxd, free_port
 from hazwatch.config.examples import PLANT_EXAMPLE
 from tests.support.waiting import wait_until
 
@@ -30,6 +30,19 @@ def unstamped_sensors(config_path: Path = PLANT_EXAMPLE) -> set[str]:
         if device.get("protocol") == "mqtt" and all(not t.get("time_path") for t in device.get("topics", []))
         for sensor in device.get("sensors", [])
     }
+
+
+DEAD_MAN_RULES = {"health.offline", "health.device_offline", "health.long_offline"}
+"""Dead-man alarms are raised by a worker's own clock tick, not by a reading: their time, and so their id,
+differs between processes by the ticks' phase."""
+
+
+def all_reporting_ns(influxd: LocalInfluxd, databases: list[str]) -> int:
+    """When every sensor had its first reading stored by every worker. A dead-man alarm before that is a worker's
+    start-up race against the simulator's first round (a worker that ticked earlier raises offline for a device
+    that has not published yet, rightly), not something the partitioning or the edge did."""
+    q = "SELECT first(value) FROM readings GROUP BY sensor"
+    return max(s["values"][0][0] for db in databases for s in influxd.query(q, db))
 
 
 def plant_config(tmp_path: Path, database: str, by: str = "device", **extra: object) -> Path:

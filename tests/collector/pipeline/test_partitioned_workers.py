@@ -15,7 +15,15 @@ from collector.app.localservices import local_influxd
 from hazwatch.config import SensorRegistry, load_config
 from hazwatch.config.partition import PartitionSpec, owned_sensors
 from tests.support.waiting import wait_until_settled
-from tests.support.workers import plant_config, plant_scenario, simulate_plant, unstamped_sensors, worker
+from tests.support.workers import (
+    DEAD_MAN_RULES,
+    all_reporting_ns,
+    plant_config,
+    plant_scenario,
+    simulate_plant,
+    unstamped_sensors,
+    worker,
+)
 
 EVENTS = [
     {"at": 3, "type": "offset", "sensor": "LD-NH3-1", "offset": 70.0},  # gas detection system
@@ -38,22 +46,14 @@ def _readings_per_sensor(influxd, database: str) -> Counter[str]:
 def _events(influxd, database: str, reporting_ns: int, until_ns: int) -> list[tuple[str, str, str, str, str]]:
     """(sensor, rule, transition, level, event id) of the alarm events stamped up to the end of the simulation
     (the dead-man alarms that follow the simulator's stop are stamped with each worker's own clock), without the
-    dead-man alarms stamped before every sensor was reporting to every worker (`_all_reporting_ns`)."""
+    dead-man alarms stamped before every sensor was reporting to every worker (`all_reporting_ns`)."""
     q = f"SELECT sensor, rule, transition, level, event_id FROM alarms WHERE time <= {until_ns}"
     return [
         tuple(row[1:])
         for s in influxd.query(q, database)
         for row in s["values"]
-        if row[2] not in CLOCKED or row[0] > reporting_ns
+        if row[2] not in DEAD_MAN_RULES or row[0] > reporting_ns
     ]
-
-
-def _all_reporting_ns(influxd, databases: list[str]) -> int:
-    """When every sensor had its first reading stored by every worker. A dead-man alarm before that is a worker's
-    start-up race against the simulator's first round (a worker that ticked earlier raises offline for a device
-    that has not published yet, rightly), not something the partitioning did."""
-    q = "SELECT first(value) FROM readings GROUP BY sensor"
-    return max(s["values"][0][0] for db in databases for s in influxd.query(q, db))
 
 
 UNSTAMPED = unstamped_sensors()
@@ -62,13 +62,8 @@ includes that time) differs by the milliseconds between two processes' receipts;
 its readings, and there the ids are equal."""
 
 
-CLOCKED = {"health.offline", "health.device_offline", "health.long_offline"}
-"""Dead-man alarms are raised by a worker's own clock tick, not by a reading: their time, and so their id,
-differs between processes by the ticks' phase."""
-
-
 def _comparable(event: tuple[str, str, str, str, str]) -> tuple[str, ...]:
-    return event[:4] if event[0] in UNSTAMPED or event[1] in CLOCKED else event
+    return event[:4] if event[0] in UNSTAMPED or event[1] in DEAD_MAN_RULES else event
 
 
 def test_three_partition_workers_store_every_reading_once_and_raise_the_single_workers_alarms(
@@ -109,7 +104,7 @@ def test_three_partition_workers_store_every_reading_once_and_raise_the_single_w
     merged = sum(part_counts, Counter())
     assert merged == single_counts, "the partitions stored as many readings per sensor as the single worker"
 
-    reporting_ns = _all_reporting_ns(influxd, databases)
+    reporting_ns = all_reporting_ns(influxd, databases)
     single_events = _events(influxd, "single", reporting_ns, end_ns)
     part_events = [event for k in range(3) for event in _events(influxd, f"part{k}", reporting_ns, end_ns)]
     assert {"LD-NH3-1", "T201-PT", "R102-TT"} <= {event[0] for event in single_events}, "alarms on every device"
