@@ -62,3 +62,6 @@ class AlarmEvent:
     annunciate: bool = True
     """False while ISA-18.2 suppression applies (shelved, out of service, chattering): the event is
     recorded and stored, but operators and bureaus are not paged for it."""
+    resume: dict[str, object] | None = None
+    """The alarm's whole lifecycle state after this event (JSON-safe), stored with it: a worker that takes the
+    sensor over after a change of partitions resumes the alarm from it instead of raising it again with a new id."""

@@ -24,6 +24,7 @@ from prometheus_client import REGISTRY
 
 from collector.alarms.actions import AlarmActions
 from collector.alarms.api import TOKEN_ENV, AlarmApi
+from collector.alarms.handover import take_over
 from collector.alarms.kpi_writer import AlarmKpiWriter
 from collector.alarms.records import HandlingRecorder
 from collector.alarms.respond import RESPOND_PREFIX, ResponseDesk
@@ -172,6 +173,12 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     stack = build_detector_stack(registry, config, detected)
     snapshots = DetectorSnapshots(state_dir, registry, _fingerprint(config, options))
     resumed_from = snapshots.restore(stack) if options.role != "edge" else None
+    if partition is not None:
+        moved_away = lifecycle.release(partition.owned_slots)
+        if moved_away:
+            log.info("let go of %d active alarms of sensors another partition owns now: it resumes them", moved_away)
+        if resumed_from is None and options.role != "edge" and not options.line_protocol_file:
+            restored += take_over(lifecycle, config.influxdb, registry, partition.owned_slots)
     warmup = None
     if resumed_from is not None:
         stack = resumed_from.stack

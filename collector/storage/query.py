@@ -39,6 +39,12 @@ class InfluxQuery:
             client = httpx.Client(timeout=timeout, **credentials.httpx_options())
         self.client = client
 
+    @classmethod
+    def for_settings(cls, settings: InfluxSettings, timeout: float = 30.0) -> InfluxQuery:
+        """The database `hazwatch run` writes to, with the credentials it writes with."""
+        credentials = InfluxCredentials.from_settings(settings)
+        return cls(settings.url, settings.database, credentials=credentials, timeout=timeout)
+
     def series(self, statement: str, epoch: str = "ns") -> list[dict]:
         """`series` of the first statement ([] when it matched nothing); raises InfluxQueryError on a refusal."""
         response = self.client.get(

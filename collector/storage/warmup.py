@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 
-from collector.storage.influx_auth import InfluxCredentials
 from collector.storage.query import InfluxQuery
 from hazwatch.batch import ReadingBatch
 from hazwatch.config.registry import SensorRegistry
@@ -28,8 +27,7 @@ def readings_since(
         f'SELECT "value", "quality" FROM "{schema.READINGS}" WHERE time > {int(since_ns)} '
         'GROUP BY "site", "sensor"'
     )
-    credentials = InfluxCredentials.from_settings(settings)
-    with InfluxQuery(settings.url, settings.database, credentials=credentials, timeout=timeout) as reader:
+    with InfluxQuery.for_settings(settings, timeout) as reader:
         found = reader.series(query)
     slots, times, values, qualities = [], [], [], []
     for series in found:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
 
 from detectors.alarms.conditions import ConditionChange
 from hazwatch.events import AlarmEvent, AlarmState, Transition
@@ -350,6 +352,32 @@ class AlarmLifecycle:
             "activations": [[slot, rule, list(times)] for (slot, rule), times in self._activations.items()],
         }
 
+    def adopt(self, rows: Iterable[Mapping[str, object]]) -> int:
+        """Take over alarms another worker held, from the state stored with each one's last event
+        (`AlarmEvent.resume`, slots already mapped to this registry). An alarm held here already is kept as it
+        is; one whose episode was over is not taken. Returns how many were taken over."""
+        taken = 0
+        for row in rows:
+            alarm = _Alarm(**{name: row[name] for name in _ALARM_FIELDS if name in row})
+            key = (alarm.slot, alarm.rule)
+            if key in self._alarms or (alarm.level == 0 and alarm.acked):
+                continue
+            self._alarms[key] = alarm
+            self._sequence[key] = max(self._sequence.get(key, 0), int(row.get("sequence", 0)))
+            taken += 1
+        return taken
+
+    def release(self, owned: np.ndarray) -> int:
+        """Let go of the alarms on slots this worker no longer owns (a change of partitions moved them): their new
+        owner resumes them from storage (`adopt`). No event: the alarm is not over, it only moved. Returns how
+        many were let go."""
+        gone = [key for key in self._alarms if not (0 <= key[0] < len(owned) and owned[key[0]])]
+        for key in gone:
+            del self._alarms[key]
+            self._sequence.pop(key, None)
+            self._activations.pop(key, None)
+        return len(gone)
+
     def restore(self, snapshot: dict) -> None:
         if snapshot.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unknown alarm snapshot version {snapshot.get('version')!r}")
@@ -434,6 +462,8 @@ class AlarmLifecycle:
         }
         if user is not None:
             extra["user"] = user
+        resume = {name: value for name, value in asdict(alarm).items() if name != "extra"}
+        resume["sequence"] = sequence
         return AlarmEvent(
             event_id=event_id_for(alarm.slot, alarm.rule, transition, time_ns, sequence),
             slot=alarm.slot,
@@ -450,6 +480,7 @@ class AlarmLifecycle:
             message=alarm.message,
             extra=extra,
             annunciate=annunciate,
+            resume=resume,
         )
 
     def _service_event(self, slot: int, transition: Transition, time_ns: int, user: str) -> AlarmEvent:
@@ -471,6 +502,9 @@ class AlarmLifecycle:
             message="sensor taken out of service" if out else "sensor returned to service",
             extra={"sequence": sequence, "user": user},
         )
+
+
+_ALARM_FIELDS = tuple(f.name for f in fields(_Alarm) if f.name != "extra")
 
 
 def _transition(old_level: int, new_level: int, old_condition: int, new_condition: int) -> Transition | None:

@@ -9,6 +9,7 @@ Every line ends with a newline, so encoded chunks can be concatenated and counte
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -163,6 +164,8 @@ class AlarmEncoder:
             f"event_id={escape_string_field(event.event_id)}",
             f"message={escape_string_field(event.message)}",
         ]
+        if event.resume is not None:
+            fields.append(f"resume={escape_string_field(json.dumps(event.resume))}")
         return f"{tag_set(self._measurement, tags)} {','.join(fields)} {int(event.time_ns)}\n"
 
     def encode(self, events: Sequence[AlarmEvent]) -> bytes:

@@ -22,7 +22,8 @@ POINT_TAGS = ("site", "area", "sensor", "kind")
 """Tags of every per-sensor series (readings, alarms, 5-minute statistics)."""
 READING_FIELDS = ("value", "quality")
 ALARM_TAGS = (*POINT_TAGS, "level", "level_name", "state", "rule", "category", "transition", "priority")
-ALARM_FIELDS = ("value", "limit", "event_id", "message")
+ALARM_FIELDS = ("value", "limit", "event_id", "message", "resume")
+"""`resume`: the alarm's lifecycle state after the event, JSON (`AlarmEvent.resume`), for a worker taking it over."""
 STATS_FIELDS = ("max", "min", "mean")
 
 KPI_TAGS = ("site", "priority", "bad_actor")

@@ -135,14 +135,30 @@ def worker(
     return Worker(name, args, tmp_path / f"{name}.log", port)
 
 
+def start_plant(scenario: Path, mqtt_url: str, duration_s: float, interval_s: float = 0.5) -> subprocess.Popen:
+    """`hazwatch simulate plant` with the scenario, in the background (stop it early with `terminate()`); what it
+    prints goes to `plant_log(scenario)`, never to a pipe nobody reads (a full pipe would stall the plant)."""
+    with plant_log(scenario).open("ab") as log:
+        return subprocess.Popen(
+            [
+                *CLI, "simulate", "plant", str(PLANT_EXAMPLE), "--mqtt-url", mqtt_url, "--scenario", str(scenario),
+                "--interval", str(interval_s), "--duration", str(duration_s),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def plant_log(scenario: Path) -> Path:
+    return scenario.with_suffix(".log")
+
+
 def simulate_plant(scenario: Path, mqtt_url: str, duration_s: float, interval_s: float = 0.5) -> None:
-    result = subprocess.run(
-        [
-            *CLI, "simulate", "plant", str(PLANT_EXAMPLE), "--mqtt-url", mqtt_url, "--scenario", str(scenario),
-            "--interval", str(interval_s), "--duration", str(duration_s),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=duration_s + 60,
-    )
-    assert result.returncode == 0, result.stderr
+    plant = start_plant(scenario, mqtt_url, duration_s, interval_s)
+    try:
+        returncode = plant.wait(timeout=duration_s + 60)
+    finally:
+        if plant.poll() is None:
+            plant.kill()
+            plant.wait()
+    assert returncode == 0, plant_log(scenario).read_text(errors="replace")[-4000:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from detectors.alarms.conditions import ConditionChange
@@ -195,3 +196,45 @@ def test_snapshot_and_restore_keep_active_alarms_and_continue_the_event_sequence
     assert [e.state for e in events] == [AlarmState.NORMAL, AlarmState.ACKNOWLEDGED]
     assert events[0].extra["sequence"] == clear.extra["sequence"] + 1
     assert [e.transition for e in restored.tick(500 * S)] == [Transition.UNSHELVE]
+
+
+def _last_states(events) -> list[dict]:
+    """What a worker taking the sensors over reads back from storage: each alarm's state after its last event."""
+    last = {(e.slot, e.rule): e.resume for e in events if e.resume is not None}
+    return list(last.values())
+
+
+def test_an_alarm_taken_over_from_its_last_events_state_goes_on_as_in_the_worker_that_held_it():
+    held = AlarmLifecycle()
+    events = held.apply([methane(2, 1, 1.6), methane(1, 1, slot=7)], 1 * S)
+    events += held.acknowledge(FACE, RULE, "op", 2 * S)
+
+    taken = AlarmLifecycle()
+    assert taken.adopt(_last_states(events)) == 2
+    assert taken.active() == held.active()
+    for lc in (held, taken):
+        lc.apply([methane(0, 3, 0.9)], 3 * S)
+        assert lc.status(FACE, RULE).state is AlarmState.LATCHED
+    resets = [lc.reset(FACE, RULE, "op", 4 * S) for lc in (held, taken)]
+    assert [e.event_id for e in resets[1]] == [e.event_id for e in resets[0]], "the event sequence goes on"
+
+
+def test_taking_over_keeps_an_alarm_held_here_and_leaves_out_an_episode_that_was_over():
+    old = AlarmLifecycle()
+    events = old.apply([methane(1, 1, slot=7), methane(1, 1, slot=9)], 1 * S)
+    events += old.acknowledge(9, RULE, "op", 2 * S) + old.apply([methane(0, 3, 0.9, slot=9)], 3 * S)
+    here = AlarmLifecycle()
+    here.apply([methane(2, 5, 1.6, slot=7)], 5 * S)
+
+    assert here.adopt(_last_states(events)) == 0
+    assert [(a.slot, a.level) for a in here.active()] == [(7, 2)]
+
+
+def test_alarms_of_slots_owned_elsewhere_now_are_let_go_without_an_event():
+    lc = AlarmLifecycle()
+    lc.apply([methane(1, 1, slot=1), methane(1, 1, slot=2)], 1 * S)
+    owned = np.array([False, True, False])
+
+    assert lc.release(owned) == 1
+    assert [a.slot for a in lc.active()] == [1]
+    assert lc.tick(2 * S) == []

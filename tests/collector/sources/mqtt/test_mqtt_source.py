@@ -41,11 +41,22 @@ def sensors_by_payload_form(config: HazwatchConfig) -> dict[str, list[str]]:
 
 
 def assert_round_received(
-    runner: RunningSource, registry: SensorRegistry, publisher: MqttSitePublisher, served: Served
+    runner: RunningSource,
+    registry: SensorRegistry,
+    publisher: MqttSitePublisher,
+    served: Served,
+    copies_allowed: bool = False,
 ) -> None:
-    """Every sensor arrives exactly once with exactly the value served; devices' own timestamps are kept."""
+    """Every sensor arrives exactly once with exactly the value served; devices' own timestamps are kept.
+
+    With `copies_allowed`, a sensor's last reading is the one judged: QoS 1 is at-least-once, and across a broker
+    restart a message can come twice (a copy of a stamped reading is the same point in InfluxDB; a plain number's
+    copy is stamped on receipt, docs/reliability.md section 1)."""
     slots = np.array([registry.slot("hengda-chem", s) for s in publisher.model.sensors])
     got = runner.wait_for_slots(slots, since_ns=served.time_ns)
+    if copies_allowed:
+        newest_first = got.take(np.arange(len(got))[::-1])
+        got = newest_first.take(np.unique(newest_first.slot, return_index=True)[1])
     assert sorted(got.slot.tolist()) == sorted(slots.tolist()), "each sensor exactly once"
     order = np.argsort(got.slot)
     by_sensor = got.take(order)
@@ -147,7 +158,7 @@ def test_the_source_reconnects_after_a_broker_restart_and_keeps_receiving(
     wait_until(lambda: runner.connected, 15, "the source to reconnect")
     wait_until(publisher.client.is_connected, 15, "the simulator to reconnect")
 
-    assert_round_received(runner, plant_registry, publisher, publisher.publish_sample(60.0))
+    assert_round_received(runner, plant_registry, publisher, publisher.publish_sample(60.0), copies_allowed=True)
     assert runner.alive()
 
 
