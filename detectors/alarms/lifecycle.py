@@ -353,29 +353,41 @@ class AlarmLifecycle:
         }
 
     def adopt(self, rows: Iterable[Mapping[str, object]]) -> int:
-        """Take over alarms another worker held, from the state stored with each one's last event
-        (`AlarmEvent.resume`, slots already mapped to this registry). An alarm held here already is kept as it
-        is; one whose episode was over is not taken. Returns how many were taken over."""
+        """Take over alarms and out-of-service marks another worker held, from the state stored with each one's
+        last event (`AlarmEvent.resume`, slots already mapped to this registry). What is held here already is kept
+        as it is; an alarm whose episode was over is not taken. Returns how many were taken over."""
         taken = 0
         for row in rows:
-            alarm = _Alarm(**{name: row[name] for name in _ALARM_FIELDS if name in row})
-            key = (alarm.slot, alarm.rule)
-            if key in self._alarms or (alarm.level == 0 and alarm.acked):
-                continue
-            self._alarms[key] = alarm
+            key = (int(row["slot"]), str(row["rule"]))
+            if key[1] == SERVICE_RULE:
+                user = row.get("out_of_service")
+                if user is None or key[0] in self._out_of_service:
+                    continue
+                self._out_of_service[key[0]] = str(user)
+            else:
+                alarm = _Alarm(**{name: row[name] for name in _ALARM_FIELDS if name in row})
+                if key in self._alarms or (alarm.level == 0 and alarm.acked):
+                    continue
+                self._alarms[key] = alarm
             self._sequence[key] = max(self._sequence.get(key, 0), int(row.get("sequence", 0)))
             taken += 1
         return taken
 
     def release(self, owned: np.ndarray) -> int:
-        """Let go of the alarms on slots this worker no longer owns (a change of partitions moved them): their new
-        owner resumes them from storage (`adopt`). No event: the alarm is not over, it only moved. Returns how
-        many were let go."""
-        gone = [key for key in self._alarms if not (0 <= key[0] < len(owned) and owned[key[0]])]
+        """Let go of the alarms and out-of-service marks on slots this worker no longer owns (a change of
+        partitions moved them): their new owner resumes them from storage (`adopt`). No event: the alarm is not
+        over, it only moved. Returns how many alarms were let go."""
+        def elsewhere(slot: int) -> bool:
+            return not (0 <= slot < len(owned) and owned[slot])
+
+        gone = [key for key in self._alarms if elsewhere(key[0])]
         for key in gone:
             del self._alarms[key]
-            self._sequence.pop(key, None)
             self._activations.pop(key, None)
+        for slot in [slot for slot in self._out_of_service if elsewhere(slot)]:
+            del self._out_of_service[slot]
+        for key in [key for key in self._sequence if elsewhere(key[0])]:
+            del self._sequence[key]
         return len(gone)
 
     def restore(self, snapshot: dict) -> None:
@@ -501,6 +513,7 @@ class AlarmLifecycle:
             time_ns=time_ns,
             message="sensor taken out of service" if out else "sensor returned to service",
             extra={"sequence": sequence, "user": user},
+            resume={"slot": slot, "rule": SERVICE_RULE, "out_of_service": user if out else None, "sequence": sequence},
         )
 
 

@@ -17,6 +17,7 @@ from collections import Counter
 import pytest
 
 from collector.app.localservices import local_influxd
+from collector.pipeline.snapshot import FILE_NAME as SNAPSHOT_FILE
 from tests.support.waiting import wait_until, wait_until_settled
 from tests.support.workers import plant_config, plant_scenario, simulate_plant, unstamped_sensors, worker
 
@@ -62,6 +63,8 @@ def test_a_worker_killed_and_restarted_mid_scenario_loses_no_alarm_and_repeats_n
         victim.wait_ready()
         simulator.start()
         wait_until(lambda: bool(_events(influxd, "victim", time.time_ns())), 30, "the first alarm stored")
+        snapshot = tmp_path / "state-victim" / SNAPSHOT_FILE
+        wait_until(snapshot.exists, 30, "the victim's first detector snapshot (written every 5 s)")
         time.sleep(1.0)
         victim.kill()
         time.sleep(DOWN_S)

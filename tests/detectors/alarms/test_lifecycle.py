@@ -233,8 +233,21 @@ def test_taking_over_keeps_an_alarm_held_here_and_leaves_out_an_episode_that_was
 def test_alarms_of_slots_owned_elsewhere_now_are_let_go_without_an_event():
     lc = AlarmLifecycle()
     lc.apply([methane(1, 1, slot=1), methane(1, 1, slot=2)], 1 * S)
+    lc.set_out_of_service(2, "tech", 1 * S)
     owned = np.array([False, True, False])
 
     assert lc.release(owned) == 1
     assert [a.slot for a in lc.active()] == [1]
+    assert lc.out_of_service == {}
     assert lc.tick(2 * S) == []
+
+
+def test_an_out_of_service_mark_moves_with_its_sensor_and_a_return_to_service_does_not():
+    held = AlarmLifecycle()
+    events = held.set_out_of_service(4, "tech", 1 * S) + held.set_out_of_service(5, "tech", 1 * S)
+    events += held.return_to_service(5, "tech", 2 * S)
+
+    taken = AlarmLifecycle()
+    assert taken.adopt(_last_states(events)) == 1
+    assert taken.out_of_service == {4: "tech"}
+    assert taken.return_to_service(4, "tech", 3 * S)[0].event_id == held.return_to_service(4, "tech", 3 * S)[0].event_id
