@@ -15,6 +15,7 @@ the new worker, where `mod N` would move nearly all of them.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -153,6 +154,16 @@ def partition_sizes(config: HazwatchConfig, count: int) -> list[int]:
     for key in unit_keys(config).values():
         sizes[stable_bucket(key, count)] += 1
     return sizes
+
+
+def moving_sensors(config: HazwatchConfig, before: int, after: int) -> Counter[int]:
+    """Sensors that change worker when the count goes from `before` to `after`, by the partition they move to:
+    what `hazwatch check --partitions N --from M` prints, so a change of N can be planned."""
+    return Counter(
+        stable_bucket(key, after)
+        for key in unit_keys(config).values()
+        if stable_bucket(key, before) != stable_bucket(key, after)
+    )
 
 
 def with_owned_devices(config: HazwatchConfig, owned: set[tuple[str, str]]) -> HazwatchConfig:

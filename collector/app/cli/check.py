@@ -18,11 +18,17 @@ def check(
     partitions: Annotated[
         int | None, typer.Option(min=1, help="also show how many sensors each of N partition workers would own")
     ] = None,
+    moving_from: Annotated[
+        int | None,
+        typer.Option("--from", min=1, help="with --partitions N: how many sensors change worker going from this to N"),
+    ] = None,
 ) -> None:
     """Validate site configs and the secrets set in the environment: print a summary, or every problem with its
     field path and exit 2."""
+    if moving_from is not None and partitions is None:
+        raise typer.BadParameter("needs --partitions N, the count it goes to", param_hint="--from")
     from hazwatch.config import SensorRegistry
-    from hazwatch.config.partition import partition_sizes
+    from hazwatch.config.partition import moving_sensors, partition_sizes
     from hazwatch.config.schema import ModbusDevice
 
     config = load_or_exit(configs)
@@ -44,4 +50,12 @@ def check(
     if partitions is not None:
         sizes = ", ".join(f"{k}/{partitions}: {n}" for k, n in enumerate(partition_sizes(config, partitions)))
         console.print(f"partitions by {config.partitioning.by}: {sizes} sensors")
+        if moving_from is not None:
+            moving = moving_sensors(config, moving_from, partitions)
+            where = ", ".join(f"to {k}/{partitions}: {n}" for k, n in sorted(moving.items())) or "none"
+            console.print(
+                f"from {moving_from} to {partitions} workers: {moving.total()} of {len(registry)} sensors change"
+                f" worker ({where}); their standing alarms move with them (docs/scaling.md)",
+                soft_wrap=True,
+            )
     console.print(f"[green]ok[/]: {len(config.sites)} site(s), {len(registry)} sensors")

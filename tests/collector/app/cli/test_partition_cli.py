@@ -34,6 +34,22 @@ def test_check_shows_how_many_sensors_each_partition_would_own(tmp_path) -> None
     assert sum(map(int, sizes.groups())) == 33
 
 
+def test_check_shows_how_many_sensors_change_worker_when_a_worker_is_added(tmp_path) -> None:
+    result = _hazwatch("check", str(_plant_partitioned_by(tmp_path, "device")), "--partitions", "3", "--from", "2")
+    assert result.returncode == 0, result.stderr
+    moving = re.search(r"from 2 to 3 workers: (\d+) of 33 sensors change worker \((.*?)\)", result.stdout)
+    assert moving is not None, result.stdout
+    sizes = re.search(r"2/3: (\d+) sensors", result.stdout)
+    assert moving[2] == f"to 2/3: {moving[1]}", "growing N moves units only to the new worker"
+    assert sizes is not None and moving[1] == sizes[1], "and everything the new worker owns came from the others"
+
+
+def test_from_without_a_partition_count_is_refused(tmp_path) -> None:
+    result = _hazwatch("check", str(PLANT_EXAMPLE), "--from", "2")
+    assert result.returncode == 2
+    assert "--from" in result.stderr
+
+
 def test_partitioning_by_area_is_refused_when_a_device_or_group_spans_areas_with_its_field_path(tmp_path) -> None:
     result = _hazwatch("check", str(_plant_partitioned_by(tmp_path, "area")))
     assert result.returncode == 2
