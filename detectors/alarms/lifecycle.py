@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -338,11 +338,7 @@ class AlarmLifecycle:
 
     def snapshot(self) -> dict[str, object]:
         """JSON-safe state, so active alarms, latches, shelving and event sequence numbers survive a restart."""
-        alarms = []
-        for alarm in self._alarms.values():
-            row = asdict(alarm)
-            row.pop("extra")
-            alarms.append(row)
+        alarms = [_state_row(alarm) for alarm in self._alarms.values()]
         return {
             "version": SNAPSHOT_VERSION,
             "now_ns": self._now_ns,
@@ -474,8 +470,7 @@ class AlarmLifecycle:
         }
         if user is not None:
             extra["user"] = user
-        resume = {name: value for name, value in asdict(alarm).items() if name != "extra"}
-        resume["sequence"] = sequence
+        resume = {**_state_row(alarm), "sequence": sequence}
         return AlarmEvent(
             event_id=event_id_for(alarm.slot, alarm.rule, transition, time_ns, sequence),
             slot=alarm.slot,
@@ -518,6 +513,12 @@ class AlarmLifecycle:
 
 
 _ALARM_FIELDS = tuple(f.name for f in fields(_Alarm) if f.name != "extra")
+"""What an alarm's state is made of: `extra` is the detector's detail of the last change, not state."""
+
+
+def _state_row(alarm: _Alarm) -> dict[str, object]:
+    """The alarm's state as JSON-safe values: a snapshot's row, and what each event carries (`resume`)."""
+    return {name: getattr(alarm, name) for name in _ALARM_FIELDS}
 
 
 def _transition(old_level: int, new_level: int, old_condition: int, new_condition: int) -> Transition | None:
