@@ -35,10 +35,10 @@ class ApiWorker:
 
     def __init__(self, tmp_path, name: str, config, mqtt_url: str, influx_url: str, partition: str) -> None:
         self.port = free_port()
-        self.process: Worker = worker(
+        self.worker: Worker = worker(
             tmp_path, name, config, mqtt_url, influx_url, f"--partition={partition}", "--api-port", str(self.port)
         )
-        self.process.env = {TOKEN_ENV: TOKEN}
+        self.worker.env = {TOKEN_ENV: TOKEN}
 
     def alarms(self) -> list[dict]:
         response = httpx.get(
@@ -64,14 +64,14 @@ def _stored_transitions(influxd) -> list[str]:
 
 def _start(workers: list[ApiWorker]) -> None:
     for w in workers:
-        w.process.start()
+        w.worker.start()
     for w in workers:
-        w.process.wait_ready()
+        w.worker.wait_ready()
 
 
 def _stop(workers: list[ApiWorker]) -> None:
     for w in workers:
-        assert w.process.stop() == 0, w.process.log()
+        assert w.worker.stop() == 0, w.worker.log()
 
 
 def test_a_standing_acknowledged_alarm_moves_to_the_new_worker_as_it_was_and_is_not_raised_again(
@@ -108,8 +108,8 @@ def test_a_standing_acknowledged_alarm_moves_to_the_new_worker_as_it_was_and_is_
         _stop(three)
     finally:
         for w in [*two, *three]:
-            if w.process.process is not None and w.process.process.poll() is None:
-                w.process.process.kill()
+            if w.worker.process is not None and w.worker.process.poll() is None:
+                w.worker.process.kill()
         if plant is not None:
             plant.terminate()
             plant.wait(30)
