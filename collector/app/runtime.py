@@ -14,7 +14,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +107,7 @@ class Runtime:
     storage: InfluxSink | LineProtocolFileSink
     metrics_port: int | None
     metrics_address: str = "127.0.0.1"
-    warmup: Callable[[], ReadingBatch] | None = None
+    warmup: Callable[[], Iterator[ReadingBatch]] | None = None
     """After a restore from a detector snapshot: the stored readings it missed, replayed before going live."""
 
     def dispatch(self, events: list) -> None:
@@ -262,6 +262,8 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     )
 
 
+WARMUP_SEND_TIMEOUT_S = 10.0
+"""How long a restarting worker waits for InfluxDB to take what its write-ahead log held, before its warm-up."""
 WARMUP_MARGIN_NS = 60 * 10**9
 """Replay from this long before the snapshot: readings stamped by their devices can lag their arrival."""
 
@@ -278,14 +280,19 @@ async def _warm_up(runtime: Runtime) -> None:
     so a receiver that already has them de-duplicates them, and one that missed them gets them now."""
     if runtime.warmup is None:
         return
+    if isinstance(runtime.storage, InfluxSink):
+        await runtime.storage.send_held(WARMUP_SEND_TIMEOUT_S)
+    slices = runtime.warmup()
+    replayed = 0
     try:
-        batch = await asyncio.to_thread(runtime.warmup)
+        while (batch := await asyncio.to_thread(next, slices, None)) is not None:
+            runtime.dispatch(runtime.pipeline.detector.update(batch))
+            replayed += len(batch)
     except (httpx.HTTPError, RuntimeError) as error:
-        log.warning("warm-up from InfluxDB failed (%s): detectors continue from their snapshot", error)
-        batch = ReadingBatch.empty()
-    if len(batch):
-        runtime.dispatch(runtime.pipeline.detector.update(batch))
-    log.info("warm-up: %d stored readings replayed through the restored detectors", len(batch))
+        log.warning("warm-up from InfluxDB failed (%s): detectors continue from where it got to", error)
+    finally:
+        slices.close()
+    log.info("warm-up: %d stored readings replayed through the restored detectors", replayed)
 
 
 def sources_ready(runtime: Runtime) -> tuple[bool, str]:

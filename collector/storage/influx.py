@@ -222,6 +222,18 @@ class InfluxSink:
             self._sent = read.end
             self._update_gauges()
 
+    async def send_held(self, timeout: float) -> None:
+        """Send what the log held from before a restart, before the worker's warm-up reads InfluxDB back: readings
+        that were detected and acknowledged but not yet stored at a kill -9 are then replayed too. Gives up
+        after `timeout` or at the first failure (they stay in the log, sent once `run` goes)."""
+        try:
+            async with asyncio.timeout(timeout):
+                if not self.prepared:
+                    await self._prepare()
+                await self.flush(retry=False)
+        except (TransientWriteError, TimeoutError, OSError) as exc:
+            self._rate_limited.warning("held", "held readings not sent before the warm-up (%r)", exc)
+
     async def run(self) -> None:
         """Flush until cancelled; the pipeline may call it twice (once as reading sink, once as event sink)."""
         if self._running:

@@ -2,9 +2,12 @@
 
     .venv/bin/python -m tests.support.capacity plant  --seconds 30       # the load generator alone
     .venv/bin/python -m tests.support.capacity broker --seconds 30       # + mosquitto saving after every change
-    .venv/bin/python -m tests.support.capacity broker --seconds 30 --broker-default-persistence
+    .venv/bin/python -m tests.support.capacity broker --seconds 30 --broker-saves default
     .venv/bin/python -m tests.support.capacity hazwatch --seconds 20     # hazwatch taking in a broker backlog
     .venv/bin/python -m tests.support.capacity influxd --points 200000   # influxd taking line protocol
+
+`--one-gateway` (plant, broker, hazwatch): every plant sensor behind its DCS gateway, one batch message of 33
+readings a round instead of 25 messages; `--rounds-per-message K` (plant, broker) K rounds in one message.
 
 Each runs one part against the others at rest, so that a soak that falls short of its rate can be told apart:
 the plant (one process, schedule kept, counts what the broker acknowledged), the broker (a separate plain paho
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from collector.app.localservices import LocalInfluxd, LocalMosquitto, free_port
+from collector.app.localservices import BrokerSaving, LocalInfluxd, LocalMosquitto, free_port
 from tests.support.hazwatch_process import HazwatchProcess, plant_config
 from tests.support.plant_publisher import CountingPlant
 from tests.support.waiting import wait_until
@@ -55,19 +58,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _plant(workdir: Path, broker: LocalMosquitto) -> CountingPlant:
-    return CountingPlant(plant_config(workdir / "plant.yaml", interval=INTERVAL), broker.url, interval=INTERVAL)
+def _plant(workdir: Path, broker: LocalMosquitto, one_gateway: bool, rounds_per_message: int) -> CountingPlant:
+    config = plant_config(workdir / "plant.yaml", interval=INTERVAL, one_gateway=one_gateway)
+    return CountingPlant(config, broker.url, interval=INTERVAL, rounds_per_message=rounds_per_message)
 
 
-def measure_plant(workdir: Path, seconds: float, saves_changes: bool, subscriber: bool) -> None:
-    broker = LocalMosquitto(port=free_port(), data_dir=workdir, autosave_on_changes=saves_changes)
+def measure_plant(
+    workdir: Path, seconds: float, saves: BrokerSaving, subscriber: bool, one_gateway: bool, rounds_per_message: int
+) -> None:
+    broker = LocalMosquitto(port=free_port(), data_dir=workdir, saves=saves)
     broker.start()
     sink = None
     try:
         if subscriber:
             sink = subprocess.Popen([sys.executable, "-c", _SUBSCRIBER, str(broker.port), str(workdir / "received")])
             time.sleep(1.0)
-        plant = _plant(workdir, broker)
+        plant = _plant(workdir, broker, one_gateway, rounds_per_message)
         plant.start()
         broker_cpu, plant_cpu = cpu_seconds(broker.process.pid), cpu_seconds(plant.pid)
         rounds, started = plant.rounds_so_far(), time.monotonic()
@@ -79,7 +85,7 @@ def measure_plant(workdir: Path, seconds: float, saves_changes: bool, subscriber
         line = (
             f"asked 10000 readings/s; the plant published {rounds * len(plant.sensors) / took:.0f} readings/s "
             f"({plant_cpu / took:.2f} cores), the broker acknowledged {sum(served.values()) / took:.0f} readings/s "
-            f"({broker_cpu / took:.2f} cores; saving after every change: {saves_changes})"
+            f"({broker_cpu / took:.2f} cores; saving: {saves})"
         )
         if sink is not None:
             time.sleep(1.0)
@@ -99,20 +105,20 @@ def _stored(influxd: LocalInfluxd) -> int:
         return 0
 
 
-def measure_hazwatch(workdir: Path, seconds: float) -> None:
+def measure_hazwatch(workdir: Path, seconds: float, one_gateway: bool) -> None:
     broker = LocalMosquitto(port=free_port(), data_dir=workdir / "mosquitto")
     influxd = LocalInfluxd(port=free_port(), data_dir=workdir / "influxd")
     for server in (broker, influxd):
         server.data_dir.mkdir(parents=True, exist_ok=True)
         server.start()
-    config = plant_config(workdir / "plant.yaml", interval=INTERVAL)
+    config = plant_config(workdir / "plant.yaml", interval=INTERVAL, one_gateway=one_gateway)
     options = ["--influx-url", influxd.url, "--mqtt-url", broker.url]
     hazwatch = HazwatchProcess(config, workdir / "state", workdir / "hazwatch.log", options)
     try:
         hazwatch.start()
         hazwatch.wait_subscribed(60)
         hazwatch.stop(60)  # its persistent session keeps what the plant publishes now
-        plant = _plant(workdir, broker)
+        plant = _plant(workdir, broker, one_gateway, 1)
         plant.start()
         time.sleep(seconds)
         backlog = sum(plant.stop().values())
@@ -163,16 +169,18 @@ def main() -> int:
     parser.add_argument("part", choices=["plant", "broker", "hazwatch", "influxd"])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--points", type=int, default=200_000)
-    parser.add_argument("--broker-default-persistence", action="store_true", help="broker: no save after every change")
+    parser.add_argument("--broker-saves", choices=["change", "second", "default"], default="change", help="broker")
+    parser.add_argument("--one-gateway", action="store_true", help="every plant sensor in one batch message a round")
+    parser.add_argument("--rounds-per-message", type=int, default=1, help="with --one-gateway: rounds in a message")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix=f"hazwatch-capacity-{args.part}-") as tmp:
         workdir = Path(tmp)
         if args.part == "plant":
-            measure_plant(workdir, args.seconds, saves_changes=False, subscriber=False)
+            measure_plant(workdir, args.seconds, "default", False, args.one_gateway, args.rounds_per_message)
         elif args.part == "broker":
-            measure_plant(workdir, args.seconds, saves_changes=not args.broker_default_persistence, subscriber=True)
+            measure_plant(workdir, args.seconds, args.broker_saves, True, args.one_gateway, args.rounds_per_message)
         elif args.part == "hazwatch":
-            measure_hazwatch(workdir, args.seconds)
+            measure_hazwatch(workdir, args.seconds, args.one_gateway)
         else:
             measure_influxd(workdir, args.points)
     return 0

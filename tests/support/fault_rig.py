@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collector.app.localservices import LocalInfluxd, LocalMosquitto, free_port
+from collector.app.localservices import BrokerSaving, LocalInfluxd, LocalMosquitto, free_port
 from tests.support.hazwatch_process import HazwatchProcess, plant_config
 from tests.support.plant_publisher import CountingPlant
 from tests.support.receivers import ThreadedReceiver
@@ -62,7 +62,8 @@ class Figures:
             f"alarm events announced {self.announced}, delivered {self.delivered}, duplicate deliveries "
             f"{self.duplicates} (same event_id)\nhazwatch resident memory {rss}; "
             f"write-ahead log at most {self.wal_bytes_max / 1e6:.1f} MB; plant messages never acknowledged by the "
-            f"broker {self.unacknowledged}"
+            f"broker {self.unacknowledged}\nhazwatch resident memory after each fault, MB: "
+            + " ".join(f"{mb:.0f}" for mb in self.rss_mb)
             + "".join(f"\n  {sensor}: served {a}, stored {b}" for sensor, (a, b) in sorted(self.differ.items()))
             + "".join(f"\n  missing {n} rounds between {a:.1f} s and {b:.1f} s" for a, b, n in self.missing)
         )
@@ -70,23 +71,36 @@ class Figures:
 
 class FaultRig:
     def __init__(
-        self, workdir: Path | None = None, plant_interval: float = 0.5, broker_saves_changes: bool = True
+        self,
+        workdir: Path | None = None,
+        plant_interval: float = 0.5,
+        broker_saves: BrokerSaving = "change",
+        one_gateway: bool = False,
+        rounds_per_message: int = 1,
     ) -> None:
-        """`broker_saves_changes=False` runs mosquitto with its default persistence (a save every 30 min): far
-        faster under load, but a kill -9 of the broker loses what it acknowledged since its last save."""
+        """`broker_saves` other than "change" (LocalMosquitto.saves) is faster under load, but a kill -9 of the
+        broker loses what it acknowledged since its last save.
+        `one_gateway` has the plant publish each round as one batch message of all its sensors, and
+        `rounds_per_message` that many rounds in one message."""
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="hazwatch-faults-"))
         self.influxd = LocalInfluxd(port=free_port(), data_dir=self._dir("influxd"))
         self.mosquitto = LocalMosquitto(
-            port=free_port(), data_dir=self._dir("mosquitto"), autosave_on_changes=broker_saves_changes
+            port=free_port(), data_dir=self._dir("mosquitto"), saves=broker_saves
         )
         self.receiver = ThreadedReceiver(SECRET.encode())
         self._receiver_server = None
         subscribers = [{"name": "control-room", "url": self.receiver.url}]
         self.mine_path = mine_config(self.workdir / "mine.yaml", subscribers)
-        self.plant_path = plant_config(self.workdir / "plant.yaml", subscribers=subscribers, interval=plant_interval)
+        self.plant_path = plant_config(
+            self.workdir / "plant.yaml",
+            subscribers=subscribers,
+            interval=max(plant_interval * rounds_per_message, self.SLOWEST_EXPECTED_INTERVAL),
+            one_gateway=one_gateway,
+        )
         self.mine = ServedMine(self.mine_path)
         self.plant: CountingPlant | None = None
         self.plant_interval = plant_interval
+        self.rounds_per_message = rounds_per_message
         self.figures = Figures()
         self.hazwatch: HazwatchProcess | None = None
 
@@ -111,7 +125,9 @@ class FaultRig:
             more_configs=[self.plant_path],
         )
         self._start_hazwatch()
-        self.plant = CountingPlant(self.plant_path, self.mosquitto.url, interval=self.plant_interval)
+        self.plant = CountingPlant(
+            self.plant_path, self.mosquitto.url, self.plant_interval, rounds_per_message=self.rounds_per_message
+        )
         self.plant.start()
 
     def _start_hazwatch(self) -> None:
@@ -155,6 +171,11 @@ class FaultRig:
         }[name]
         action()
         self._sample()
+
+    SLOWEST_EXPECTED_INTERVAL = 0.5
+    """Seconds: the plant's devices are declared to publish at least this often, so offline means 1.5 s of silence.
+    A plant publishing every few milliseconds through a loaded broker jitters by more than three of its own
+    intervals, which would make offline chatter through the whole soak rather than mark the faults it inflicts."""
 
     FAULTS = (
         "kill influxd", "stop influxd", "methane alarm", "kill mosquitto", "stop mosquitto",
@@ -213,6 +234,10 @@ class FaultRig:
         except Exception:
             return {}
         return {s["tags"]["sensor"]: int(s["values"][0][1]) for s in series}
+
+    def stored_readings(self) -> int:
+        """Every reading in InfluxDB, both sites (0 while it cannot answer)."""
+        return sum(self.stored_per_sensor().values())
 
     def announced(self) -> dict[str, str]:
         return dict(_ANNOUNCED.findall(self.hazwatch.log()))

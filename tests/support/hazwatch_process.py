@@ -17,10 +17,20 @@ from hazwatch.config.examples import PLANT_EXAMPLE
 from tests.support.waiting import wait_until
 
 
-def plant_config(path: Path, *, subscribers: list[dict] | None = None, interval: float = 0.5) -> Path:
-    """The example plant with its devices publishing every `interval` s and the given webhook subscribers."""
+def plant_config(
+    path: Path, *, subscribers: list[dict] | None = None, interval: float = 0.5, one_gateway: bool = False
+) -> Path:
+    """The example plant with its devices publishing every `interval` s and the given webhook subscribers.
+
+    `one_gateway` puts every sensor behind the DCS gateway, so that a round is one batch message of 33 readings
+    instead of 25 messages: the form in which a plant's historian or OPC gateway forwards a whole unit, and the
+    one that lets a broker saving after every change carry thousands of readings a second."""
     document = yaml.safe_load(PLANT_EXAMPLE.read_text())
     for site in document["sites"]:
+        if one_gateway:
+            gateway, *others = site["devices"]
+            gateway["sensors"] += [sensor for device in others for sensor in device["sensors"]]
+            site["devices"] = [gateway]
         for device in site["devices"]:
             device["expected_interval"] = interval
     document.setdefault("webhooks", {})["subscribers"] = subscribers or []

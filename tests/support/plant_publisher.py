@@ -15,6 +15,7 @@ rate, which `rounds_so_far()` shows) rather than have paho refuse messages.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
 from collections import Counter, deque
@@ -25,7 +26,7 @@ import numpy as np
 import paho.mqtt.client as paho
 
 from hazwatch.config import load_config
-from simulators.mqtt_publisher import MqttSitePublisher
+from simulators.mqtt_publisher import Message, MqttSitePublisher
 from simulators.physics.presets import plant_preset
 
 _MAX_BEHIND_S = 1.0
@@ -36,9 +37,15 @@ the message is not sent) one whose number is still pending: a publisher running 
 
 class CountingPlant:
     """Publishes a round every `interval` s from a child process until stopped; `stop()` returns what the broker
-    acknowledged per sensor id. `rounds` and `stamps_ms` (the stamp of every round) are filled in by `stop()`."""
+    acknowledged per sensor id. `rounds` and `stamps_ms` (the stamp of every round) are filled in by `stop()`.
 
-    def __init__(self, config_path: Path, url: str, interval: float = 0.5, seed: int = 5) -> None:
+    `rounds_per_message` > 1 has a plant whose sensors all sit behind one gateway (`plant_config(one_gateway=True)`)
+    buffer that many rounds and publish them as one batch, each point with its own stamp, as gateways that forward
+    a historian's samples do."""
+
+    def __init__(
+        self, config_path: Path, url: str, interval: float = 0.5, seed: int = 5, rounds_per_message: int = 1
+    ) -> None:
         site = load_config(config_path).sites[0]
         self.sensors = plant_preset(site, seed=seed).sensors
         self.interval = interval
@@ -48,9 +55,12 @@ class CountingPlant:
         self.served: Counter[str] = Counter()
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._rounds = context.Value("q", 0, lock=False)
+        self._progress = context.Array("q", 2, lock=False)
+        """Rounds published, readings acknowledged by the broker: written by the child as it goes."""
         self._process = context.Process(
-            target=_publish, args=(str(config_path), url, interval, seed, child, self._rounds), daemon=True
+            target=_publish,
+            args=(str(config_path), url, interval, seed, rounds_per_message, child, self._progress),
+            daemon=True,
         )
         self._stopped = False
 
@@ -75,7 +85,11 @@ class CountingPlant:
         return self._process.pid
 
     def rounds_so_far(self) -> int:
-        return self._rounds.value
+        return self._progress[0]
+
+    def acknowledged_so_far(self) -> int:
+        """Readings the broker acknowledged so far."""
+        return self._progress[1]
 
     def pause(self) -> None:
         """Stop publishing until `resume()`, once the broker acknowledged everything published so far."""
@@ -102,10 +116,15 @@ class CountingPlant:
         return self.served
 
 
-def _publish(config_path: str, url: str, interval: float, seed: int, conn: Connection, rounds_value) -> None:
+def _publish(
+    config_path: str, url: str, interval: float, seed: int, rounds_per_message: int, conn: Connection, progress
+) -> None:
     """The child: publish on schedule, answer the parent's commands between rounds."""
     site = load_config(Path(config_path)).sites[0]
     publisher = MqttSitePublisher(site, plant_preset(site, seed=seed), url)
+    if rounds_per_message > 1 and [p.topic.payload for p in publisher.publications] != ["gateway"]:
+        conn.send("rounds_per_message > 1 needs every sensor behind one gateway (plant_config(one_gateway=True))")
+        return
     try:
         publisher.connect()
     except OSError as exc:
@@ -115,6 +134,8 @@ def _publish(config_path: str, url: str, interval: float, seed: int, conn: Conne
     client = publisher.client
     counts = np.zeros(len(publisher.model.sensors), dtype=np.int64)
     pending: deque[tuple[paho.MQTTMessageInfo, list[int]]] = deque()
+    held: list[Message] = []
+    """Rounds buffered for the next batch message (rounds_per_message > 1)."""
     stamps: list[int] = []
     started = time.monotonic()
     next_round = started
@@ -123,7 +144,18 @@ def _publish(config_path: str, url: str, interval: float, seed: int, conn: Conne
     def count_acknowledged() -> None:
         """The broker acknowledges in order: count from the oldest until the first still waiting."""
         while pending and _acknowledged(pending[0][0]):
-            counts[pending.popleft()[1]] += 1
+            indices = pending.popleft()[1]
+            np.add.at(counts, indices, 1)
+            progress[1] += len(indices)
+
+    def send(messages: list[Message]) -> None:
+        for topic, payload, qos, indices in messages:
+            pending.append((client.publish(topic, payload, qos=qos), indices))
+
+    def send_held() -> None:
+        if held:
+            send([_batched(held, publisher.publications[0].topic.items_path)])
+            held.clear()
 
     def settle(timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -137,6 +169,7 @@ def _publish(config_path: str, url: str, interval: float, seed: int, conn: Conne
             command = conn.recv()
             if command == "pause":
                 running = False
+                send_held()
                 settle(60)
                 conn.send("paused")
             elif command == "resume":
@@ -146,6 +179,7 @@ def _publish(config_path: str, url: str, interval: float, seed: int, conn: Conne
             elif command == "connected":
                 conn.send(client.is_connected())
             elif command.startswith("stop"):
+                send_held()
                 settle(float(command.split()[1]))
                 conn.send((counts.tolist(), stamps, len(pending)))
                 client.disconnect()
@@ -160,12 +194,24 @@ def _publish(config_path: str, url: str, interval: float, seed: int, conn: Conne
             continue
         stamp_ms = max(time.time_ns() // 10**6, stamps[-1] + 1 if stamps else 0)
         values, quality = publisher.model.sample(now - started)
-        for topic, payload, qos, indices in publisher.messages(stamp_ms * 10**6, values, quality):
-            pending.append((client.publish(topic, payload, qos=qos), indices))
+        messages = publisher.messages(stamp_ms * 10**6, values, quality)
+        if rounds_per_message > 1:
+            held.extend(messages)
+            if len(held) == rounds_per_message:
+                send_held()
+        else:
+            send(messages)
         stamps.append(stamp_ms)
-        rounds_value.value = len(stamps)
+        progress[0] = len(stamps)
         next_round = max(next_round + interval, now - _MAX_BEHIND_S)
         count_acknowledged()
+
+
+def _batched(rounds: list[Message], items_path: str) -> Message:
+    """One gateway message carrying the points of several rounds' messages, in order."""
+    topic, _, qos, _ = rounds[0]
+    items = [item for _, payload, _, _ in rounds for item in json.loads(payload)[items_path]]
+    return topic, json.dumps({items_path: items}).encode(), qos, [i for *_, indices in rounds for i in indices]
 
 
 def _acknowledged(info: paho.MQTTMessageInfo) -> bool:

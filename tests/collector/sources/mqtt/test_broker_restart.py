@@ -39,7 +39,7 @@ def kill_and_restart(broker: LocalMosquitto, down_for: float) -> float:
 
 @pytest.fixture
 def broker(tmp_path: Path):
-    server = LocalMosquitto(port=free_port(), data_dir=tmp_path, autosave_on_changes=True)
+    server = LocalMosquitto(port=free_port(), data_dir=tmp_path, saves="change")
     server.start()
     yield server
     server.stop()
