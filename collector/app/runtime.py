@@ -24,7 +24,7 @@ from prometheus_client import REGISTRY
 
 from collector.alarms.actions import AlarmActions
 from collector.alarms.api import TOKEN_ENV, AlarmApi
-from collector.alarms.handover import take_over
+from collector.alarms.handover import TakeOverReplay, take_over
 from collector.alarms.kpi_writer import AlarmKpiWriter
 from collector.alarms.records import HandlingRecorder
 from collector.alarms.respond import RESPOND_PREFIX, ResponseDesk
@@ -109,6 +109,8 @@ class Runtime:
     metrics_address: str = "127.0.0.1"
     warmup: Callable[[], Iterator[ReadingBatch]] | None = None
     """After a restore from a detector snapshot: the stored readings it missed, replayed before going live."""
+    taken_over: TakeOverReplay | None = None
+    """After a change of partitions (no snapshot for this one): the warm-up rebuilds the windows silently."""
 
     def dispatch(self, events: list) -> None:
         """Operator actions (ack, shelve, reset) produce events that go to the same sinks as detector events."""
@@ -173,13 +175,18 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
     stack = build_detector_stack(registry, config, detected)
     snapshots = DetectorSnapshots(state_dir, registry, _fingerprint(config, options))
     resumed_from = snapshots.restore(stack) if options.role != "edge" else None
+    warmup = None
+    taken_over = None
     if partition is not None:
         moved_away = lifecycle.release(partition.owned_slots)
         if moved_away:
             log.info("let go of %d active alarms of sensors another partition owns now: it resumes them", moved_away)
         if resumed_from is None and options.role != "edge" and not options.line_protocol_file:
             restored += take_over(lifecycle, config.influxdb, registry, partition.owned_slots)
-    warmup = None
+            if config.partitioning.takeover_replay_s > 0:
+                taken_over = TakeOverReplay(stack)
+                since = time.time_ns() - int(config.partitioning.takeover_replay_s * 1e9)
+                warmup = functools.partial(readings_since, config.influxdb, registry, partition.owned, since)
     if resumed_from is not None:
         stack = resumed_from.stack
         if not options.line_protocol_file:
@@ -259,6 +266,7 @@ def build_runtime(config: HazwatchConfig, options: RunOptions) -> Runtime:
         options.metrics_port,
         options.metrics_address,
         warmup,
+        taken_over,
     )
 
 
@@ -277,22 +285,31 @@ def _fingerprint(config: HazwatchConfig, options: RunOptions) -> str:
 
 async def _warm_up(runtime: Runtime) -> None:
     """Replay what the restored detectors missed; their events carry the same ids as the first time round,
-    so a receiver that already has them de-duplicates them, and one that missed them gets them now."""
+    so a receiver that already has them de-duplicates them, and one that missed them gets them now. After a change
+    of partitions, `partitioning.takeover_replay_s` of the owned sensors' history instead, announcing nothing
+    (TakeOverReplay)."""
     if runtime.warmup is None:
         return
     if isinstance(runtime.storage, InfluxSink):
         await runtime.storage.send_held(WARMUP_SEND_TIMEOUT_S)
     slices = runtime.warmup()
+    replay = runtime.taken_over
     replayed = 0
     try:
         while (batch := await asyncio.to_thread(next, slices, None)) is not None:
-            runtime.dispatch(runtime.pipeline.detector.update(batch))
+            if replay is not None:
+                replay.update(batch)
+            else:
+                runtime.dispatch(runtime.pipeline.detector.update(batch))
             replayed += len(batch)
     except (httpx.HTTPError, RuntimeError) as error:
         log.warning("warm-up from InfluxDB failed (%s): detectors continue from where it got to", error)
     finally:
         slices.close()
-    log.info("warm-up: %d stored readings replayed through the restored detectors", replayed)
+    if replay is not None:  # also after a failed read: what was replayed must agree with the alarms
+        runtime.dispatch(replay.finish(time.time_ns()))
+    into = "taken-over (windows rebuilt, nothing announced again)" if replay is not None else "restored"
+    log.info("warm-up: %d stored readings replayed through the %s detectors", replayed, into)
 
 
 def sources_ready(runtime: Runtime) -> tuple[bool, str]:

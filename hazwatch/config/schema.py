@@ -287,6 +287,12 @@ class PartitionSettings(StrictModel):
         default="site",
         description="the unit `hazwatch run --partition K/N` never splits (hazwatch/config/partition.py)",
     )
+    takeover_replay_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="stored history a partition worker with no snapshot for its partition replays into its "
+        "detectors before it subscribes (0: none); reading it delays that worker's start (docs/scaling.md)",
+    )
 
 
 class HazwatchConfig(StrictModel):

@@ -9,31 +9,19 @@ import pytest
 from collector.pipeline.detection import build_detector_stack
 from collector.pipeline.snapshot import DetectorSnapshots, fingerprint
 from detectors.alarms.lifecycle import AlarmLifecycle
-from hazwatch.batch import ReadingBatch
 from hazwatch.config import SensorRegistry
-from tests.support.detectors import SECOND, T0
+from tests.support.detectors import SECOND, T0, ammonia_leak_round
 
 ROUND_S = 2
 RESTART_AT_S = 8 * 60
 END_S = 20 * 60
-LEAK_FROM_S = 60
-
-
-def _round(registry: SensorRegistry, t_s: int, rng: np.random.Generator) -> ReadingBatch:
-    """Every sensor at 30 % of its range with a little noise; the west NH3 head at 50 ppm from minute one."""
-    span = registry.range_max - registry.range_min
-    values = registry.range_min + span * (0.3 + 0.01 * rng.standard_normal(len(registry)))
-    leak = registry.slot("hengda-chem", "LD-NH3-1")
-    if t_s >= LEAK_FROM_S:
-        values[leak] = 50.0 + rng.standard_normal()
-    return ReadingBatch.from_columns(np.arange(len(registry)), T0 + t_s * SECOND, values)
 
 
 def _run(stack, registry, start_s: int, end_s: int) -> list:
     rng = np.random.default_rng(start_s)
     events = []
     for t_s in range(start_s, end_s, ROUND_S):
-        events += stack.update(_round(registry, t_s, rng))
+        events += stack.update(ammonia_leak_round(registry, t_s, rng))
         events += stack.tick(T0 + t_s * SECOND + SECOND)
     return events
 
