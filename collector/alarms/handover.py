@@ -99,7 +99,6 @@ class TakeOverReplay:
         self.stack = stack
         self._lifecycle: Lifecycle = stack.lifecycle
         self._changes = _LastChanges()
-        self.replayed = 0
 
     def update(self, batch: ReadingBatch) -> None:
         self.stack.lifecycle = self._changes
@@ -107,7 +106,6 @@ class TakeOverReplay:
             self.stack.update(batch)
         finally:
             self.stack.lifecycle = self._lifecycle
-        self.replayed += len(batch)
 
     def finish(self, now_ns: int) -> list[AlarmEvent]:
         standing = [dataclasses.replace(c, time_ns=now_ns) for c in self._changes.last.values() if c.level > 0]

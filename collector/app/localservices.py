@@ -209,6 +209,11 @@ def local_influxd(data_dir: Path | None = None) -> Iterator[LocalInfluxd]:
 
 
 BrokerSaving = Literal["change", "second", "default"]
+_SAVING_CONFIG: dict[str, list[str]] = {
+    "change": ["autosave_interval 1", "autosave_on_changes true"],
+    "second": ["autosave_interval 1"],
+    "default": [],
+}
 
 
 @dataclass
@@ -245,9 +250,7 @@ class LocalMosquitto(LocalServer):
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         else:
             lines.append("allow_anonymous true")
-        lines += {"change": ["autosave_interval 1", "autosave_on_changes true"], "second": ["autosave_interval 1"]}.get(
-            self.saves, []
-        )
+        lines += _SAVING_CONFIG[self.saves]
         return "\n".join(lines)
 
     def start(self, timeout: float = 15.0) -> None:

@@ -159,11 +159,8 @@ def partition_sizes(config: HazwatchConfig, count: int) -> list[int]:
 def moving_sensors(config: HazwatchConfig, before: int, after: int) -> Counter[int]:
     """Sensors that change worker when the count goes from `before` to `after`, by the partition they move to:
     what `hazwatch check --partitions N --from M` prints, so a change of N can be planned."""
-    return Counter(
-        stable_bucket(key, after)
-        for key in unit_keys(config).values()
-        if stable_bucket(key, before) != stable_bucket(key, after)
-    )
+    buckets = ((stable_bucket(key, before), stable_bucket(key, after)) for key in unit_keys(config).values())
+    return Counter(to for was, to in buckets if was != to)
 
 
 def with_owned_devices(config: HazwatchConfig, owned: set[tuple[str, str]]) -> HazwatchConfig:
