@@ -21,11 +21,19 @@ HANDOVER_AT_S = 8 * 60
 END_S = 20 * 60
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def scenario(plant_config):
     registry = SensorRegistry.from_config(plant_config)
     rng = np.random.default_rng(7)
     return registry, [ammonia_leak_round(registry, t_s, rng) for t_s in range(0, END_S, ROUND_S)]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(plant_config, scenario) -> list:
+    """The events of one owner that held the sensors throughout."""
+    registry, batches = scenario
+    _lifecycle, throughout = _stack(plant_config, registry)
+    return _run(throughout, batches)
 
 
 def _stack(plant_config, registry):
@@ -82,10 +90,10 @@ def _after_handover(events) -> list[str]:
     return [e.event_id for e in events if e.time_ns >= T0 + HANDOVER_AT_S * SECOND]
 
 
-def test_the_new_owner_raises_exactly_the_events_of_an_owner_that_never_changed(plant_config, scenario) -> None:
-    registry, batches = scenario
-    _lifecycle, throughout = _stack(plant_config, registry)
-    uninterrupted = _run(throughout, batches)
+def test_the_new_owner_raises_exactly_the_events_of_an_owner_that_never_changed(
+    plant_config, scenario, uninterrupted
+) -> None:
+    registry, _ = scenario
     leak = registry.slot("hengda-chem", "LD-NH3-1")
     exposure = [e for e in uninterrupted if e.slot == leak and e.rule.startswith("exposure")]
     assert any(e.time_ns > T0 + HANDOVER_AT_S * SECOND for e in exposure), (
@@ -98,10 +106,10 @@ def test_the_new_owner_raises_exactly_the_events_of_an_owner_that_never_changed(
     assert _after_handover(after) == _after_handover(uninterrupted)
 
 
-def test_without_the_replay_the_exposure_window_starts_empty_and_its_alarm_comes_late(plant_config, scenario) -> None:
-    registry, batches = scenario
-    _lifecycle, throughout = _stack(plant_config, registry)
-    uninterrupted = _run(throughout, batches)
+def test_without_the_replay_the_exposure_window_starts_empty_and_its_alarm_comes_late(
+    plant_config, scenario, uninterrupted
+) -> None:
+    registry, _ = scenario
     leak = registry.slot("hengda-chem", "LD-NH3-1")
     stel = {e.event_id for e in uninterrupted if e.slot == leak and e.rule.startswith("exposure")}
 
